@@ -1,0 +1,14 @@
+# The two set-up commands of the README: `make run` and `make test`.
+.PHONY: install index run test
+
+install:
+	bash scripts/install.sh
+
+index: install
+	.venv/bin/rag ingest seeds --index index
+
+run: index
+	.venv/bin/chainlit run app.py --headless --host 127.0.0.1 --port $${PORT:-8000}
+
+test: install
+	.venv/bin/python -m pytest

@@ -1,0 +1,183 @@
+"""The ``rag`` command: a thin shell over the library. No retrieval or prompting logic here.
+
+    rag ingest [PATH ...] [--index DIR] [--rebuild]
+    rag search QUERY [-k N] [--json]
+    rag ask QUESTION [--json] [--backend local|openai|fake]
+    rag chat                      interactive terminal Q&A with follow-ups
+    rag model                     assemble and verify the local model file
+
+Errors from the library become one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import RagError
+from .settings import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    if getattr(args, "index", None):
+        overrides["index_dir"] = Path(args.index)
+    if getattr(args, "backend", None):
+        overrides["llm_backend"] = args.backend
+    if getattr(args, "k", None):
+        overrides["top_k"] = args.k
+    return Settings(**overrides)
+
+
+def _assistant(settings: Settings):  # noqa: ANN202 - lazy import keeps `rag --help` fast
+    from .engine import Assistant
+
+    return Assistant.from_settings(settings)
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from .embed import make_embedder
+    from .ingest import ingest
+
+    settings = _settings(args)
+    paths = [Path(p) for p in args.paths] or [settings.corpus_dir]
+    report = ingest(paths, settings, make_embedder(settings), rebuild=args.rebuild, progress=sys.stderr.isatty())
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print(
+            f"indexed {report.chunks} chunks in {settings.index_dir}: {len(report.added)} added, "
+            f"{len(report.updated)} updated, {len(report.removed)} removed, {len(report.unchanged)} unchanged, "
+            f"{report.embedded} chunks embedded in {report.seconds:.1f} s"
+        )
+        for name, reason in sorted(report.skipped.items()):
+            print(f"skipped {name}: {reason}", file=sys.stderr)
+    return 1 if report.skipped else 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    assistant = _assistant(_settings(args))
+    hits = assistant.search(args.query, k=args.k)
+    if args.json:
+        _print_json({"query": args.query, "hits": [h.to_dict() for h in hits]})
+        return 0
+    for i, h in enumerate(hits, start=1):
+        print(f"[{i}] {h.source} ({h.published or 'date unknown'}) chars {h.start}-{h.end}  score {h.score:.4f}")
+        print(textwrap.indent(textwrap.fill(" ".join(h.text.split()), 100), "    "))
+    return 0
+
+
+def _print_answer(answer) -> None:  # noqa: ANN001
+    print(answer.answer)
+    for c in answer.citations:
+        print(f"  [{c.n}] {c.source} ({c.published or 'date unknown'}) chars {c.start}-{c.end}: “{' '.join(c.quote.split())}”")
+    dropped = [s for s in answer.sentences if not s.supported]
+    for s in dropped:
+        print(f"  (removed, not supported by the articles: “{s.text}”)")
+    for h in answer.closest:
+        print(f"  closest: {h.source} chars {h.start}-{h.end}: “{' '.join(h.text.split())[:160]}…”")
+
+
+def _ask(assistant, question: str, history: list[tuple[str, str]], as_json: bool):  # noqa: ANN001, ANN202
+    stream = assistant.stream(question, history=history)
+    if as_json:
+        return stream.consume()
+    tty = sys.stderr.isatty()
+    for token in stream:
+        sys.stderr.write(f"\x1b[2m{token}\x1b[0m" if tty else token)
+        sys.stderr.flush()
+    sys.stderr.write("\n")
+    return stream.answer
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    assistant = _assistant(_settings(args))
+    answer = _ask(assistant, args.question, [], args.json)
+    if args.json:
+        _print_json(answer.to_dict())
+    else:
+        _print_answer(answer)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    assistant = _assistant(_settings(args))
+    history: list[tuple[str, str]] = []
+    print("Ask about the news articles (empty line or Ctrl-D to quit).")
+    while True:
+        try:
+            question = input("> ").strip()
+        except EOFError:
+            return 0
+        if not question:
+            return 0
+        try:
+            answer = _ask(assistant, question, history, False)
+        except RagError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            continue
+        _print_answer(answer)
+        history.append((question, answer.answer))
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    from .model import ensure_model
+
+    settings = _settings(args)
+    print(ensure_model(settings.local_model, settings.cache_dir))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description="Question answering over news articles with verified citations.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        p.add_argument("--index", help="index folder (default: index/ or RAG_INDEX_DIR)")
+        return p
+
+    p = add("ingest", cmd_ingest, "Build or update the index from article files.")
+    p.add_argument("paths", nargs="*", help="files or folders (default: seeds/)")
+    p.add_argument("--rebuild", action="store_true", help="re-embed everything")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    p = add("search", cmd_search, "Show the passages retrieved for a query.")
+    p.add_argument("query")
+    p.add_argument("-k", type=int, default=None, help="number of passages")
+    p.add_argument("--json", action="store_true")
+
+    for name, func, text in (("ask", cmd_ask, "Answer a question with verified citations."), ("chat", cmd_chat, "Interactive Q&A with follow-up questions.")):
+        p = add(name, func, text)
+        if name == "ask":
+            p.add_argument("question")
+            p.add_argument("--json", action="store_true")
+        p.add_argument("--backend", choices=["local", "openai", "fake"], help="LLM backend (default: local)")
+        p.add_argument("-k", type=int, default=None, help="passages given to the LLM")
+
+    add("model", cmd_model, "Assemble and checksum the local model file.")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

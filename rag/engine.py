@@ -1,0 +1,192 @@
+"""The front door: ``Assistant`` ties index, retrieval, prompting, the LLM and verification.
+
+    assistant = Assistant.from_settings(Settings(index_dir="index"))
+    answer = assistant.ask("How many agreements did Xi and Putin sign?")
+
+``stream`` yields the model's tokens as they come and then exposes the checked ``Answer``.
+The LLM is loaded on first use, so ``search`` never pays for it. Safe to share across threads:
+the index is read-only and each backend serialises what must be serialised.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import unicodedata
+from typing import Iterator, Sequence
+
+from .embed import Embedder, make_embedder
+from .errors import QuestionError
+from .ingest import expected_manifest
+from .llm import LLM, make_llm
+from .prompts import render
+from .retrieve import Retrieved, Retriever
+from .settings import Settings
+from .store import IndexData, load_index
+from .types import Answer, Hit
+from .verify import Verifier
+
+History = Sequence[tuple[str, str]]
+REFUSAL_TEXT = "The articles don't say. No passage in the corpus supports an answer to this question; the closest passages are listed."
+
+
+class AnswerStream:
+    """Iterate for the model's raw tokens; ``answer`` holds the checked result afterwards."""
+
+    def __init__(self, tokens: Iterator[str]) -> None:
+        self._tokens = tokens
+        self.answer: Answer | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        return self._tokens
+
+    def consume(self) -> Answer:
+        for _ in self._tokens:
+            pass
+        assert self.answer is not None  # set by the generator before it ends
+        return self.answer
+
+
+def clean_question(question: str, max_chars: int) -> str:
+    """Strip control characters and outer whitespace; reject empty or over-long questions."""
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in question)
+    text = re.sub(r"\s+", " ", text).strip()
+    if not text:
+        raise QuestionError("the question is empty; type a question about the articles")
+    if len(text) > max_chars:
+        raise QuestionError(f"the question is {len(text)} characters long; the limit is {max_chars} (setting max_question_chars)")
+    return text
+
+
+class Assistant:
+    def __init__(self, settings: Settings, index: IndexData, embedder: Embedder, llm: LLM | None = None) -> None:
+        self.settings = settings
+        self.index = index
+        self.embedder = embedder
+        self.retriever = Retriever(index, embedder, candidate_k=settings.candidate_k, rrf_k=settings.rrf_k)
+        self.verifier = Verifier(embedder, min_overlap=settings.support_overlap, min_similarity=settings.support_similarity)
+        self._llm = llm
+        self._llm_lock = threading.Lock()
+        self._documents = {name: doc.text for name, doc in index.documents.items()}
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, *, embedder: Embedder | None = None, llm: LLM | None = None) -> Assistant:
+        settings = settings or Settings()
+        embedder = embedder or make_embedder(settings)
+        index = load_index(settings.index_dir, expected_manifest(settings, embedder))
+        return cls(settings, index, embedder, llm)
+
+    @property
+    def llm(self) -> LLM:
+        with self._llm_lock:
+            if self._llm is None:
+                self._llm = make_llm(self.settings)
+            return self._llm
+
+    # -- retrieval -------------------------------------------------------------------------
+    def search(self, query: str, k: int | None = None) -> list[Hit]:
+        query = clean_question(query, self.settings.max_question_chars)
+        return list(self.retriever.retrieve(query, k or self.settings.top_k).hits)
+
+    # -- answering -------------------------------------------------------------------------
+    def ask(self, question: str) -> Answer:
+        return self.stream(question).consume()
+
+    def chat(self, history: History, question: str) -> Answer:
+        return self.stream(question, history=history).consume()
+
+    def stream(self, question: str, history: History | None = None) -> AnswerStream:
+        question = clean_question(question, self.settings.max_question_chars)
+        holder = AnswerStream(iter(()))
+        holder._tokens = self._run(question, list(history or []), holder)
+        return holder
+
+    def _generate(self, messages: list[dict[str, str]]) -> Iterator[str]:
+        s = self.settings
+        return self.llm.stream(messages, max_tokens=s.llm_max_tokens, temperature=s.llm_temperature, timeout=s.llm_timeout_s)
+
+    def rewrite(self, history: History, question: str) -> str:
+        """Turn a follow-up into a standalone question using the conversation."""
+        turns = "\n".join(f"User: {u}\nAssistant: {_strip_markers(a)}" for u, a in history[-3:])
+        prompt = render("condense", history=turns, question=question)
+        text = "".join(self._generate([{"role": "user", "content": prompt}])).strip()
+        text = text.splitlines()[0].strip().strip('"') if text else ""
+        return text if 3 <= len(text) <= self.settings.max_question_chars else question
+
+    def _run(self, question: str, history: list[tuple[str, str]], holder: AnswerStream) -> Iterator[str]:
+        timings: dict[str, float] = {}
+        began = time.perf_counter()
+        standalone = None
+        query = question
+        if history:
+            standalone = self.rewrite(history, question)
+            query = standalone
+            timings["rewrite_s"] = time.perf_counter() - began
+        t = time.perf_counter()
+        found = self.retriever.retrieve(query, self.settings.top_k)
+        timings["retrieve_s"] = time.perf_counter() - t
+        if not found.chunks or found.best_similarity < self.settings.min_dense_score:
+            holder.answer = self._refusal(question, standalone, found, timings, began)
+            return
+        messages = self.build_messages(query, found)
+        t = time.perf_counter()
+        pieces: list[str] = []
+        for token in self._generate(messages):
+            if not pieces:
+                timings["first_token_s"] = time.perf_counter() - began
+            pieces.append(token)
+            yield token
+        timings["generate_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        checked = self.verifier.verify("".join(pieces), list(found.chunks), query, self._documents)
+        timings["verify_s"] = time.perf_counter() - t
+        if not checked.supported:
+            holder.answer = self._refusal(question, standalone, found, timings, began, checked.sentences)
+            return
+        timings["total_s"] = time.perf_counter() - began
+        holder.answer = Answer(
+            question=question,
+            answer=checked.render(),
+            refused=False,
+            citations=checked.citations,
+            sentences=checked.sentences,
+            closest=(),
+            standalone_question=standalone,
+            timings=timings,
+        )
+
+    def build_messages(self, question: str, found: Retrieved) -> list[dict[str, str]]:
+        passages = "\n\n".join(
+            render(
+                "passage",
+                n=i,
+                source=c.source,
+                published=c.published or "unknown",
+                text=c.text.replace("<<<", "« ").replace(">>>", " »"),
+            ).strip()
+            for i, c in enumerate(found.chunks, start=1)
+        )
+        return [
+            {"role": "system", "content": render("system").strip()},
+            {"role": "user", "content": render("answer", passages=passages, question=question).strip()},
+        ]
+
+    def _refusal(self, question, standalone, found, timings, began, sentences=()) -> Answer:  # noqa: ANN001
+        timings["total_s"] = time.perf_counter() - began
+        return Answer(
+            question=question,
+            answer=REFUSAL_TEXT,
+            refused=True,
+            citations=(),
+            sentences=tuple(sentences),
+            closest=found.hits[:3],
+            standalone_question=standalone,
+            timings=timings,
+        )
+
+
+def _strip_markers(text: str) -> str:
+    return re.sub(r"\s*\[\d+\]", "", text)

@@ -1,0 +1,187 @@
+"""Persisting and loading the index: versioned folders switched atomically, with a manifest.
+
+Layout of ``index_dir``::
+
+    current            name of the live version folder (replaced atomically)
+    versions/<name>/   manifest.json, documents.jsonl, chunks.jsonl, embeddings.npy,
+                       faiss.index (llama-index FaissVectorStore), bm25/ (llama-index BM25Retriever)
+    .lock              held while an ingest runs
+
+A version folder is complete before ``current`` points at it, so a crash at any moment leaves
+either the old index or the new one. This module knows nothing about cleaning or embedding.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from .errors import IndexMismatchError, IndexNotFoundError, IngestError
+from .types import Chunk
+
+FORMAT_VERSION = 1
+FIX = "rebuild it with: rag ingest --rebuild --index {dir}"
+
+
+@dataclass(frozen=True)
+class Document:
+    """An ingested article: its original text (quotes are cut from it) and metadata."""
+
+    source: str
+    text: str
+    sha256: str
+    published: str | None
+    title: str | None
+    encoding: str
+    chunks: int
+
+
+@dataclass
+class IndexData:
+    """A loaded index, read-only while answering."""
+
+    path: Path
+    manifest: dict[str, Any]
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    embeddings: np.ndarray
+    vector_store: Any  # llama_index FaissVectorStore
+    bm25: Any  # llama_index BM25Retriever, or None for an empty corpus
+
+
+def _fsync_write(path: Path, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _jsonl(rows: list[dict[str, Any]]) -> bytes:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+
+
+def current_version(index_dir: Path) -> Path | None:
+    pointer = index_dir / "current"
+    if not pointer.is_file():
+        return None
+    name = pointer.read_text(encoding="utf-8").strip()
+    path = index_dir / "versions" / name
+    return path if path.is_dir() else None
+
+
+def read_manifest(index_dir: Path) -> dict[str, Any] | None:
+    version = current_version(index_dir)
+    if version is None:
+        return None
+    try:
+        return json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexMismatchError(f"index manifest in {index_dir} is unreadable ({exc}); {FIX.format(dir=index_dir)}") from exc
+
+
+def write_index(
+    index_dir: Path,
+    manifest: dict[str, Any],
+    documents: list[Document],
+    chunks: list[Chunk],
+    embeddings: np.ndarray,
+) -> Path:
+    """Write a complete new version, then switch ``current`` to it and delete older versions."""
+    from llama_index.core.schema import TextNode
+    from llama_index.retrievers.bm25 import BM25Retriever
+    from llama_index.vector_stores.faiss import FaissVectorStore
+
+    import faiss
+
+    versions = index_dir / "versions"
+    versions.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=versions))
+    dim = int(manifest["embedding_dim"])
+    flat = faiss.IndexFlatIP(dim)
+    if len(embeddings):
+        flat.add(np.ascontiguousarray(embeddings, dtype=np.float32))
+    FaissVectorStore(faiss_index=flat).persist(persist_path=str(tmp / "faiss.index"))
+    if chunks:
+        nodes = [TextNode(text=c.text, id_=c.id) for c in chunks]
+        BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=min(len(nodes), 20)).persist(str(tmp / "bm25"))
+    with open(tmp / "embeddings.npy", "wb") as fh:
+        np.save(fh, np.asarray(embeddings, dtype=np.float32))
+        fh.flush()
+        os.fsync(fh.fileno())
+    _fsync_write(tmp / "documents.jsonl", _jsonl([asdict(d) for d in documents]))
+    _fsync_write(tmp / "chunks.jsonl", _jsonl([c.to_dict() for c in chunks]))
+    _fsync_write(tmp / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False).encode())
+
+    name = time.strftime("%Y%m%d-%H%M%S-") + tmp.name.rsplit("-", 1)[-1]
+    final = versions / name
+    os.replace(tmp, final)
+    pointer_tmp = index_dir / ".current.tmp"
+    _fsync_write(pointer_tmp, name.encode())
+    os.replace(pointer_tmp, index_dir / "current")
+    dir_fd = os.open(index_dir, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    for old in versions.iterdir():
+        if old.name != name:
+            shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def load_index(index_dir: Path, expected: dict[str, Any]) -> IndexData:
+    """Load the live version, checking it against ``expected`` manifest fields."""
+    from llama_index.retrievers.bm25 import BM25Retriever
+    from llama_index.vector_stores.faiss import FaissVectorStore
+
+    fix = FIX.format(dir=index_dir)
+    version = current_version(index_dir)
+    if version is None:
+        raise IndexNotFoundError(f"no index in {index_dir}; build it with: rag ingest --index {index_dir}")
+    manifest = read_manifest(index_dir) or {}
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"index in {index_dir} has format {manifest.get('format_version')}, this version reads {FORMAT_VERSION}; {fix}"
+        )
+    for key, want in expected.items():
+        if manifest.get(key) != want:
+            raise IndexMismatchError(f"index in {index_dir} was built with {key}={manifest.get(key)!r}, settings say {want!r}; {fix}")
+    try:
+        documents = {
+            d["source"]: Document(**d)
+            for d in map(json.loads, (version / "documents.jsonl").read_text(encoding="utf-8").splitlines())
+        }
+        chunks = [Chunk.from_dict(json.loads(line)) for line in (version / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
+        embeddings = np.load(version / "embeddings.npy")
+        vector_store = FaissVectorStore.from_persist_path(str(version / "faiss.index"))
+        bm25 = BM25Retriever.from_persist_dir(str(version / "bm25")) if chunks else None
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise IndexMismatchError(f"index in {index_dir} is damaged ({type(exc).__name__}: {exc}); {fix}") from exc
+    if embeddings.shape != (len(chunks), manifest.get("embedding_dim")) or vector_store.client.ntotal != len(chunks):
+        raise IndexMismatchError(f"index in {index_dir} is inconsistent (vectors and chunks differ); {fix}")
+    return IndexData(version, manifest, documents, chunks, embeddings, vector_store, bm25)
+
+
+@contextlib.contextmanager
+def ingest_lock(index_dir: Path) -> Iterator[None]:
+    """Hold an exclusive, non-blocking lock so two ingests never write the same index."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise IngestError(f"another ingest is writing {index_dir}; wait for it to finish and retry") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

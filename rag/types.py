@@ -1,0 +1,135 @@
+"""Plain result types. Frozen dataclasses that serialise to the JSON the CLI prints.
+
+Offsets (``start``/``end``) are always character offsets into the ORIGINAL article file, so
+``original_text[start:end]`` is exactly the ``text`` or ``quote`` shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of an article: cleaned text for models, original span for quoting."""
+
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A stored passage: cleaned text to embed and show the model, span into the original file."""
+
+    id: str
+    source: str
+    start: int
+    end: int
+    text: str
+    sentences: tuple[Sentence, ...]
+    published: str | None = None
+    title: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Chunk:
+        sentences = tuple(Sentence(**s) for s in data["sentences"])
+        return cls(**{**data, "sentences": sentences})
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved passage. ``text`` equals the original file's characters ``[start:end]``."""
+
+    source: str
+    start: int
+    end: int
+    text: str
+    score: float
+    published: str | None = None
+    chunk_id: str = field(default="", compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "score": round(self.score, 6),
+            "published": self.published,
+        }
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A verified citation: the sentence(s) of a source file that support a claim."""
+
+    n: int
+    source: str
+    start: int
+    end: int
+    quote: str
+    published: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class AnswerSentence:
+    """One sentence of the model's answer and the verdict of the support check."""
+
+    text: str
+    citations: tuple[int, ...]
+    supported: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "citations": list(self.citations), "supported": self.supported}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A checked answer. ``answer`` holds only supported sentences, with ``[n]`` markers that
+    index ``citations``; ``sentences`` keeps every sentence the model wrote with its verdict."""
+
+    question: str
+    answer: str
+    refused: bool
+    citations: tuple[Citation, ...]
+    sentences: tuple[AnswerSentence, ...]
+    closest: tuple[Hit, ...] = ()
+    standalone_question: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "refused": self.refused,
+            "citations": [c.to_dict() for c in self.citations],
+            "sentences": [s.to_dict() for s in self.sentences],
+            "closest": [h.to_dict() for h in self.closest],
+            "standalone_question": self.standalone_question,
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+        }
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What an ingest run did. ``skipped`` maps a file to the one-line reason it was skipped."""
+
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    skipped: dict[str, str] = field(default_factory=dict)
+    chunks: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

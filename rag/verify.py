@@ -1,0 +1,255 @@
+"""Check every sentence of a model's answer against the passages it cites.
+
+The model's ``[n]`` is a claim, not a fact. A sentence counts as supported by a passage only if
+every number and name in it occurs in that passage (names from the question are allowed, numbers
+never) and its content words overlap the passage enough, or its embedding is close enough to one
+of the passage's sentences. Citations to passages that were not given are dropped; a sentence its
+citation does not support is re-cited to a given passage that does, or marked unsupported. Each
+surviving citation is narrowed to the sentence(s) of the article that carry the claim.
+
+This module does not retrieve or prompt; it only judges text against text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .clean import split_sentences
+from .embed import Embedder
+from .types import AnswerSentence, Chunk, Citation
+
+CITE = re.compile(r"\[(?:passages?\s*)?(\d+(?:\s*[,;&]\s*(?:and\s*)?\d+)*)\]", re.IGNORECASE)
+REFUSAL = re.compile(
+    r"\b(?:articles?|passages?|sources?|context)\b[^.]*\b(?:do(?:es)?n[’']?t|do(?:es)? not|never)\s+(?:say|mention|state|specify|contain|provide|give|include|report)"
+    r"|\bno (?:information|mention)\b|\bnot (?:mentioned|stated|specified|provided)\b|\bcannot (?:answer|be determined)\b",
+    re.IGNORECASE,
+)
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+CAPITALISED = re.compile(r"\b[A-Z][A-Za-z’'\-]*")
+WORDS = re.compile(r"[a-z0-9]+")
+MONTHS = {
+    "jan": "january", "feb": "february", "mar": "march", "apr": "april", "jun": "june", "jul": "july",
+    "aug": "august", "sep": "september", "sept": "september", "oct": "october", "nov": "november", "dec": "december",
+}
+STOP = set(
+    """a an the and or but if then than that this these those there their they them he she his her its it we
+    our you your i me my is are was were be been being am do does did done has have had having of in on at
+    to for from by with about as into onto over under after before between during through against without
+    within also too very more most less least such so not no nor only own same other some any each both all
+    few many much can could will would shall should may might must what which who whom whose when where why
+    how said says say according while because although though however just again further once here up down
+    out off above below above per via new one two three several including include includes included""".split()
+)
+
+
+def _norm_word(word: str) -> str:
+    word = word.lower().replace("’", "'")
+    word = re.sub(r"'s$", "", word)
+    return MONTHS.get(word.rstrip("."), word)
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ations", "ation", "ings", "ing", "ied", "ies", "ed", "es", "ly", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def numbers(text: str) -> set[str]:
+    found = set()
+    for raw in NUMBER.findall(text):
+        value = re.sub(r",(?=\d{3}\b)", "", raw).rstrip(".,")
+        found.add(value[:-2] if value.endswith(".0") else value)
+    return found
+
+
+def names(text: str) -> set[str]:
+    out = set()
+    for token in CAPITALISED.findall(text):
+        for part in token.split("-"):
+            word = _norm_word(part)
+            if word and word not in STOP and not word.isdigit():
+                out.add(word)
+    return out
+
+
+def content_words(text: str) -> set[str]:
+    words = (_norm_word(w) for w in WORDS.findall(text.lower().replace("’", "'")))
+    return {_stem(w) for w in words if w not in STOP and not w.isdigit() and len(w) > 1}
+
+
+def _mentions(text: str) -> set[str]:
+    """Every normalised word of a passage, for name look-ups."""
+    return {_norm_word(w) for w in re.findall(r"[A-Za-z’']+", text)}
+
+
+def is_refusal(text: str) -> bool:
+    return bool(REFUSAL.search(text))
+
+
+@dataclass(frozen=True)
+class Claim:
+    text: str
+    cited: tuple[int, ...]
+
+
+def parse_answer(text: str) -> list[Claim]:
+    """Split a model answer into sentences and their ``[n]`` markers (markers that open a
+    sentence belong to the one before it)."""
+    text = text.strip()
+    pieces = [text[s:e] for s, e in split_sentences(text)]
+    claims: list[tuple[str, list[int]]] = []
+    for piece in pieces:
+        lead = re.match(r"^(\s*\[[^\]]*\]\s*)+", piece)
+        if lead and claims:
+            claims[-1][1].extend(_numbers_in(lead.group(0)))
+            piece = piece[lead.end():]
+        cited = _numbers_in(piece)
+        body = re.sub(r"\s+", " ", CITE.sub("", piece)).strip()
+        body = re.sub(r"\s+([.,;:!?])", r"\1", body)
+        if body or cited:
+            claims.append((body, cited))
+    return [Claim(body, tuple(dict.fromkeys(cited))) for body, cited in claims if body]
+
+
+def _numbers_in(text: str) -> list[int]:
+    return [int(n) for group in CITE.findall(text) for n in re.findall(r"\d+", group)]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    supported: bool
+    score: float
+    quote: tuple[int, int]  # indices into chunk.sentences, inclusive
+    reason: str
+
+
+class Verifier:
+    """Judges claims against chunks. ``embedder`` supplies the similarity signal."""
+
+    def __init__(self, embedder: Embedder, *, min_overlap: float, min_similarity: float) -> None:
+        self.embedder = embedder
+        self.min_overlap = min_overlap
+        self.min_similarity = min_similarity
+
+    def _similarities(self, claims: list[str], chunks: list[Chunk]) -> dict[tuple[int, str], np.ndarray]:
+        texts = [s.text for c in chunks for s in c.sentences]
+        vectors = self.embedder.encode(claims + texts)
+        claim_vecs, sent_vecs = vectors[: len(claims)], vectors[len(claims):]
+        out: dict[tuple[int, str], np.ndarray] = {}
+        row = 0
+        for chunk in chunks:
+            block = sent_vecs[row : row + len(chunk.sentences)]
+            row += len(chunk.sentences)
+            for i in range(len(claims)):
+                out[(i, chunk.id)] = block @ claim_vecs[i]
+        return out
+
+    def judge(self, claim: str, chunk: Chunk, question_names: set[str], sims: np.ndarray) -> Verdict:
+        words = _mentions(chunk.text)
+        missing_numbers = numbers(claim) - numbers(chunk.text)
+        missing_names = names(claim) - words - question_names
+        claim_words = content_words(claim)
+        overlap = len(claim_words & content_words(chunk.text)) / len(claim_words) if claim_words else 0.0
+        best_sim = float(sims.max()) if len(sims) else 0.0
+        quote = self._quote(claim, chunk, sims)
+        score = overlap + best_sim - 0.5 * len(missing_numbers) - 0.3 * len(missing_names)
+        if missing_numbers:
+            return Verdict(False, score, quote, f"numbers not in passage: {', '.join(sorted(missing_numbers))}")
+        if missing_names:
+            return Verdict(False, score, quote, f"names not in passage: {', '.join(sorted(missing_names))}")
+        if not claim_words:
+            return Verdict(False, score, quote, "no content to check")
+        if overlap < self.min_overlap and best_sim < self.min_similarity:
+            return Verdict(False, score, quote, f"weak support (overlap {overlap:.2f}, similarity {best_sim:.2f})")
+        return Verdict(True, score, quote, "supported")
+
+    def _quote(self, claim: str, chunk: Chunk, sims: np.ndarray) -> tuple[int, int]:
+        """The sentence that best carries the claim, widened to a neighbour that holds the
+        numbers or names the best one lacks."""
+        nums, nms, cw = numbers(claim), names(claim), content_words(claim)
+
+        def score(i: int) -> float:
+            s = chunk.sentences[i].text
+            hit_words = len(cw & content_words(s)) / len(cw) if cw else 0.0
+            return 2 * len(nums & numbers(s)) + len(nms & _mentions(s)) + 3 * hit_words + 2 * float(sims[i])
+
+        best = max(range(len(chunk.sentences)), key=score)
+        lo = hi = best
+        lacking = (nums - numbers(chunk.sentences[best].text)) | (nms - _mentions(chunk.sentences[best].text))
+        if lacking:
+            for j in (best - 1, best + 1):
+                if 0 <= j < len(chunk.sentences):
+                    text = chunk.sentences[j].text
+                    if lacking & (numbers(text) | _mentions(text)):
+                        lo, hi = min(lo, j), max(hi, j)
+        return lo, hi
+
+    def verify(self, answer: str, chunks: list[Chunk], question: str, documents: dict[str, str]) -> VerifiedAnswer:
+        """Judge ``answer`` (the model's text citing ``chunks`` as [1]..[k])."""
+        claims = parse_answer(answer)
+        factual = [c for c in claims if not is_refusal(c.text)]
+        refused_by_model = len(factual) < len(claims)
+        q_names = names(question) | {_norm_word(w) for w in re.findall(r"[A-Za-z’']+", question) if w[:1].isupper()}
+        sims = self._similarities([c.text for c in factual], chunks) if factual and chunks else {}
+        by_key: dict[tuple[str, int, int], Citation] = {}
+        sentences: list[AnswerSentence] = []
+        for i, claim in enumerate(factual):
+            verdicts = {}
+            for n in claim.cited:
+                if 1 <= n <= len(chunks):
+                    verdicts[n] = self.judge(claim.text, chunks[n - 1], q_names, sims[(i, chunks[n - 1].id)])
+            good = [n for n, v in verdicts.items() if v.supported]
+            if not good:
+                others = {
+                    n: self.judge(claim.text, chunks[n - 1], q_names, sims[(i, chunks[n - 1].id)])
+                    for n in range(1, len(chunks) + 1)
+                    if n not in verdicts
+                }
+                supported = [n for n, v in others.items() if v.supported]
+                if supported:
+                    best = max(supported, key=lambda n: others[n].score)
+                    good, verdicts = [best], {**verdicts, **others}
+            numbers_out = []
+            for n in good:
+                chunk = chunks[n - 1]
+                lo, hi = verdicts[n].quote
+                start, end = chunk.sentences[lo].start, chunk.sentences[hi].end
+                key = (chunk.source, start, end)
+                if key not in by_key:
+                    by_key[key] = Citation(
+                        n=len(by_key) + 1,
+                        source=chunk.source,
+                        start=start,
+                        end=end,
+                        quote=documents[chunk.source][start:end],
+                        published=chunk.published,
+                    )
+                numbers_out.append(by_key[key].n)
+            sentences.append(AnswerSentence(claim.text, tuple(dict.fromkeys(numbers_out)), bool(good)))
+        return VerifiedAnswer(tuple(sentences), tuple(by_key.values()), refused_by_model)
+
+
+@dataclass(frozen=True)
+class VerifiedAnswer:
+    sentences: tuple[AnswerSentence, ...]
+    citations: tuple[Citation, ...]
+    refused_by_model: bool
+
+    @property
+    def supported(self) -> tuple[AnswerSentence, ...]:
+        return tuple(s for s in self.sentences if s.supported)
+
+    def render(self) -> str:
+        """Supported sentences with their markers placed before the final punctuation."""
+        parts = []
+        for s in self.supported:
+            marks = "".join(f"[{n}]" for n in s.citations)
+            m = re.match(r"^(.*?)([.!?]*[\"'”’)]*)$", s.text, re.DOTALL)
+            body, tail = (m.group(1), m.group(2)) if m else (s.text, "")
+            parts.append(f"{body} {marks}{tail or '.'}")
+        return " ".join(parts)
+
