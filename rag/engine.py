@@ -143,6 +143,15 @@ class Assistant:
         t = time.perf_counter()
         checked = self.verifier.verify("".join(pieces), list(found.chunks), query, self._documents)
         timings["verify_s"] = time.perf_counter() - t
+        if not checked.supported and checked.refused_by_model and found.best_similarity >= self.settings.retry_similarity:
+            # Small models refuse too readily. With strong evidence, ask once for the best
+            # sentence verbatim; it still has to pass verification and answer the question.
+            t = time.perf_counter()
+            retry = "".join(self._generate(self.build_messages(query, found, template="answer_retry")))
+            second = self.verifier.verify(retry, list(found.chunks), query, self._documents)
+            if second.supported and self.verifier.addresses(second, query):
+                checked = second
+            timings["retry_s"] = time.perf_counter() - t
         if not checked.supported:
             holder.answer = self._refusal(question, standalone, found, timings, began, checked.sentences)
             return
@@ -158,7 +167,7 @@ class Assistant:
             timings=timings,
         )
 
-    def build_messages(self, question: str, found: Retrieved) -> list[dict[str, str]]:
+    def build_messages(self, question: str, found: Retrieved, template: str = "answer") -> list[dict[str, str]]:
         passages = "\n\n".join(
             render(
                 "passage",
@@ -171,7 +180,7 @@ class Assistant:
         )
         return [
             {"role": "system", "content": render("system").strip()},
-            {"role": "user", "content": render("answer", passages=passages, question=question).strip()},
+            {"role": "user", "content": render(template, passages=passages, question=question).strip()},
         ]
 
     def _refusal(self, question, standalone, found, timings, began, sentences=()) -> Answer:  # noqa: ANN001

@@ -110,6 +110,8 @@ def parse_answer(text: str) -> list[Claim]:
         cited = _numbers_in(piece)
         body = re.sub(r"\s+", " ", CITE.sub("", piece)).strip()
         body = re.sub(r"\s+([.,;:!?])", r"\1", body)
+        body = re.sub(r"\b([A-Z])\. (?=[A-Z]\.)", r"\1.", body)  # the model writes "U. S."; the text says "U.S."
+
         if body or cited:
             claims.append((body, cited))
     return [Claim(body, tuple(dict.fromkeys(cited))) for body, cited in claims if body]
@@ -117,6 +119,16 @@ def parse_answer(text: str) -> list[Claim]:
 
 def _numbers_in(text: str) -> list[int]:
     return [int(n) for group in CITE.findall(text) for n in re.findall(r"\d+", group)]
+
+
+@dataclass(frozen=True)
+class Focus:
+    """What the question contributes: its names, its content words, and every word of the
+    retrieved passages (to tell names the corpus knows from names it never mentions)."""
+
+    names: set[str]
+    terms: set[str]
+    retrieved: set[str]
 
 
 @dataclass(frozen=True)
@@ -148,12 +160,17 @@ class Verifier:
                 out[(i, chunk.id)] = block @ claim_vecs[i]
         return out
 
-    def judge(self, claim: str, chunk: Chunk, question_names: set[str], sims: np.ndarray) -> Verdict:
+    def judge(self, claim: str, chunk: Chunk, question: Focus, sims: np.ndarray) -> Verdict:
         words = _mentions(chunk.text)
+        passage_words = content_words(chunk.text)
         missing_numbers = numbers(claim) - numbers(chunk.text)
-        missing_names = names(claim) - words - question_names
+        # A name the question supplied may stand in the claim without being in this passage
+        # ("Xi and Putin signed..." citing "The two leaders signed..."), but only if some
+        # retrieved passage has it: a question about "GDP" is never answered from trade figures.
+        missing_names = names(claim) - words - (question.names & question.retrieved)
         claim_words = content_words(claim)
-        overlap = len(claim_words & content_words(chunk.text)) / len(claim_words) if claim_words else 0.0
+        missing_focus = (claim_words & question.terms) - passage_words - question.names
+        overlap = len(claim_words & passage_words) / len(claim_words) if claim_words else 0.0
         best_sim = float(sims.max()) if len(sims) else 0.0
         quote = self._quote(claim, chunk, sims)
         score = overlap + best_sim - 0.5 * len(missing_numbers) - 0.3 * len(missing_names)
@@ -161,6 +178,9 @@ class Verifier:
             return Verdict(False, score, quote, f"numbers not in passage: {', '.join(sorted(missing_numbers))}")
         if missing_names:
             return Verdict(False, score, quote, f"names not in passage: {', '.join(sorted(missing_names))}")
+        focus_terms = (claim_words & question.terms) - question.names
+        if missing_focus and 3 * len(missing_focus) > len(focus_terms):
+            return Verdict(False, score, quote, f"question terms not in passage: {', '.join(sorted(missing_focus))}")
         if not claim_words:
             return Verdict(False, score, quote, "no content to check")
         if overlap < self.min_overlap and best_sim < self.min_similarity:
@@ -194,6 +214,7 @@ class Verifier:
         factual = [c for c in claims if not is_refusal(c.text)]
         refused_by_model = len(factual) < len(claims)
         q_names = names(question) | {_norm_word(w) for w in re.findall(r"[A-Za-z’']+", question) if w[:1].isupper()}
+        focus = Focus(q_names, content_words(question), set().union(*(_mentions(c.text) for c in chunks)) if chunks else set())
         sims = self._similarities([c.text for c in factual], chunks) if factual and chunks else {}
         by_key: dict[tuple[str, int, int], Citation] = {}
         sentences: list[AnswerSentence] = []
@@ -201,11 +222,11 @@ class Verifier:
             verdicts = {}
             for n in claim.cited:
                 if 1 <= n <= len(chunks):
-                    verdicts[n] = self.judge(claim.text, chunks[n - 1], q_names, sims[(i, chunks[n - 1].id)])
+                    verdicts[n] = self.judge(claim.text, chunks[n - 1], focus, sims[(i, chunks[n - 1].id)])
             good = [n for n, v in verdicts.items() if v.supported]
             if not good:
                 others = {
-                    n: self.judge(claim.text, chunks[n - 1], q_names, sims[(i, chunks[n - 1].id)])
+                    n: self.judge(claim.text, chunks[n - 1], focus, sims[(i, chunks[n - 1].id)])
                     for n in range(1, len(chunks) + 1)
                     if n not in verdicts
                 }
@@ -231,6 +252,16 @@ class Verifier:
                 numbers_out.append(by_key[key].n)
             sentences.append(AnswerSentence(claim.text, tuple(dict.fromkeys(numbers_out)), bool(good)))
         return VerifiedAnswer(tuple(sentences), tuple(by_key.values()), refused_by_model)
+
+
+    def addresses(self, verified: VerifiedAnswer, question: str) -> bool:
+        """Whether the supported sentences, read with the quotes they cite, speak to the question:
+        its names all appear and at least half of its content words do (a true sentence about
+        trade does not answer "what was the GDP?")."""
+        text = " ".join([s.text for s in verified.supported] + [c.quote for c in verified.citations])
+        said, terms = _mentions(text) | content_words(text), content_words(question)
+        q_names = names(question)
+        return q_names <= said and (not terms or len(terms & said) >= 0.5 * len(terms))
 
 
 @dataclass(frozen=True)
