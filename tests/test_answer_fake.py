@@ -1,0 +1,113 @@
+"""Answering and verification with a scripted fake LLM and the real embedder on the seeds."""
+
+import json
+
+import pytest
+
+from rag import QuestionError
+from rag.verify import parse_answer
+
+
+def _check_quotes(assistant, answer):
+    for c in answer.citations:
+        assert c.quote == assistant.index.documents[c.source].text[c.start : c.end]
+
+
+def test_supported_answer_gets_sentence_level_quote(make_assistant):
+    assistant, llm = make_assistant(["China and Russia traded 244.8 billion dollars in 2024 [1]."])
+    answer = assistant.ask("What was China-Russia trade in 2024?")
+    assert not answer.refused
+    assert answer.answer.endswith("[1].")
+    (cite,) = answer.citations
+    assert "244.8" in cite.quote and cite.end - cite.start < 200  # a sentence, not the chunk
+    _check_quotes(assistant, answer)
+    # the passages reached the model, delimited, after the question's instructions
+    prompt = llm.prompts[0][-1]["content"]
+    assert "<<<" in prompt and "Question: What was China-Russia trade in 2024?" in prompt
+
+
+def test_invented_number_is_caught(make_assistant):
+    assistant, _ = make_assistant(["Xi and Putin signed 35 cooperation agreements [1]."])
+    answer = assistant.ask("How many cooperation agreements did Xi and Putin sign?")
+    assert answer.refused
+    assert answer.sentences[0].supported is False
+    assert "35" not in answer.answer
+    assert answer.closest and answer.answer.startswith("The articles don't say")
+
+
+def test_wrong_citation_is_recited_to_the_passage_that_supports_it(make_assistant):
+    assistant, llm = make_assistant()
+    question = "Where did Xi open the SCO summit on Sept. 1?"
+    found = assistant.retriever.retrieve(question, assistant.settings.top_k)
+    right = next(i for i, c in enumerate(found.chunks, 1) if "Tianjin" in c.text)
+    wrong = next(i for i, c in enumerate(found.chunks, 1) if "Tianjin" not in c.text)
+    llm.replies = [f"Xi opened the SCO summit in Tianjin [{wrong}]."]
+    answer = assistant.ask(question)
+    assert not answer.refused
+    assert [c.source for c in answer.citations] == ["003_688ff7a65efc7fda.txt"]
+    assert "Tianjin" in answer.citations[0].quote
+    _check_quotes(assistant, answer)
+
+
+def test_citation_to_a_passage_not_given_is_removed(make_assistant):
+    assistant, _ = make_assistant(["Trump slapped 50% tariffs on India [9]."])
+    answer = assistant.ask("What tariffs did Trump put on India?")
+    # [9] was never given; the sentence survives only by re-citation to a passage that supports it
+    assert all(c.source == "003_688ff7a65efc7fda.txt" for c in answer.citations)
+    assert "[9]" not in answer.answer
+
+
+def test_unsupported_sentence_is_removed_and_reported(make_assistant):
+    assistant, _ = make_assistant(
+        ["Trump slapped 50% tariffs on India [1]. India also agreed to buy 300 Russian fighter jets [1]."]
+    )
+    answer = assistant.ask("What tariffs did Trump put on India?")
+    assert not answer.refused
+    assert "fighter" not in answer.answer and "50%" in answer.answer
+    assert [s.supported for s in answer.sentences] == [True, False]
+
+
+def test_model_refusal_becomes_explicit_refusal_with_closest_passages(make_assistant):
+    assistant, _ = make_assistant(["The articles don't say.", "The articles don't say."])
+    answer = assistant.ask("What was the population of Tianjin in 2024?")
+    assert answer.refused and answer.citations == ()
+    assert len(answer.closest) >= 1
+
+
+def test_json_shape(make_assistant):
+    assistant, _ = make_assistant(["Trump slapped 50% tariffs on India [1]."])
+    data = json.loads(json.dumps(assistant.ask("What tariffs did Trump put on India?").to_dict()))
+    assert {"question", "answer", "refused", "citations", "sentences", "timings"} <= set(data)
+    assert set(data["citations"][0]) == {"n", "source", "start", "end", "quote", "published"}
+    assert set(data["sentences"][0]) == {"text", "citations", "supported"}
+
+
+def test_follow_up_is_rewritten_then_answered(make_assistant):
+    assistant, llm = make_assistant(
+        ["What did Trump say about Xi, Putin and Kim Jong Un?", "Trump accused the three leaders of conspiring against Washington [1]."]
+    )
+    history = [("Who attended the Beijing parade?", "Xi, Putin and Kim Jong Un attended [1].")]
+    answer = assistant.chat(history, "What did Trump say about them?")
+    assert answer.standalone_question == "What did Trump say about Xi, Putin and Kim Jong Un?"
+    assert "Who attended the Beijing parade?" in llm.prompts[0][-1]["content"]
+    assert not answer.refused and answer.citations[0].source == "000_93be851f2084c326.txt"
+
+
+def test_stream_yields_tokens_then_answer(make_assistant):
+    assistant, _ = make_assistant(["Trump slapped 50% tariffs on India [1]."])
+    stream = assistant.stream("What tariffs did Trump put on India?")
+    tokens = list(stream)
+    assert len(tokens) > 3 and "".join(tokens).startswith("Trump slapped")
+    assert stream.answer is not None and not stream.answer.refused
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "\x00\x07", "x" * 5000])
+def test_bad_questions_are_rejected_cleanly(make_assistant, bad):
+    assistant, _ = make_assistant()
+    with pytest.raises(QuestionError):
+        assistant.ask(bad)
+
+
+def test_parse_answer_handles_marker_styles():
+    claims = parse_answer("Trade rose. [1] Xi spoke [2, 3]. Putin agreed [Passage 4].")
+    assert [(c.text, c.cited) for c in claims] == [("Trade rose.", (1,)), ("Xi spoke.", (2, 3)), ("Putin agreed.", (4,))]
