@@ -27,6 +27,11 @@ REFUSAL = re.compile(
     r"|\bno (?:information|mention)\b|\bnot (?:mentioned|stated|specified|provided)\b|\bcannot (?:answer|be determined)\b",
     re.IGNORECASE,
 )
+# Remarks about the passages themselves ("This information is found in passage 1.") are not claims.
+META = re.compile(
+    r"^(?:this|that|the)\s+(?:information|statement|answer|fact)s?\s+(?:is|are|was|can be)\s+(?:found|supported|stated|mentioned|given|provided)\b[^.]*\bpassages?\b[^.]*[.!]?$",
+    re.IGNORECASE,
+)
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 CAPITALISED = re.compile(r"\b[A-Z][A-Za-z’'\-]*")
 WORDS = re.compile(r"[a-z0-9]+")
@@ -114,7 +119,7 @@ def parse_answer(text: str) -> list[Claim]:
 
         if body or cited:
             claims.append((body, cited))
-    return [Claim(body, tuple(dict.fromkeys(cited))) for body, cited in claims if body]
+    return [Claim(body, tuple(dict.fromkeys(cited))) for body, cited in claims if body and not META.search(body)]
 
 
 def _numbers_in(text: str) -> list[int]:
