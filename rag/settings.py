@@ -30,6 +30,8 @@ class Settings(BaseSettings):
         description="Folder for assembled model files and other caches.",
     )
 
+    feedback_path: Path = Field(Path("data/feedback.jsonl"), description="JSONL file where chat feedback (thumbs, comments) is appended.")
+
     # Chunking
     chunk_tokens: int = Field(160, ge=32, le=250, description="Target chunk size in embedder tokens (the embedder reads 256 at most).")
     chunk_overlap_sentences: int = Field(1, ge=0, le=3, description="Sentences repeated between neighbouring chunks.")

@@ -1,0 +1,145 @@
+"""Chainlit chat over the news corpus: a thin adapter around ``rag.Assistant``.
+
+Run with ``chainlit run app.py`` (configure with RAG_* environment variables, see
+``rag/settings.py``; feedback goes to RAG_FEEDBACK_PATH, default data/feedback.jsonl).
+No work happens at import: the engine loads on the first chat, once per process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+
+import chainlit as cl
+from chainlit.input_widget import Select, Slider, Switch
+
+from rag import Answer, AnswerStream, RagError, Settings
+from rag.feedback import FeedbackDataLayer, FeedbackStore
+from rag.ui import (
+    Engines,
+    answer_markdown,
+    citation_element_name,
+    citation_markdown,
+    error_message,
+    escape_markdown,
+    passage_element_name,
+    passage_markdown,
+)
+
+log = logging.getLogger("rag.app")
+
+STARTERS = [
+    "How many cooperation agreements did Xi and Putin sign?",
+    "What was China-Russia trade in 2024?",
+    "Where did Xi open the SCO summit?",
+    "Who attended the Beijing parade?",
+]
+HISTORY_TURNS = 3
+
+
+@functools.lru_cache(maxsize=1)
+def engines() -> Engines:
+    return Engines(Settings())
+
+
+@functools.lru_cache(maxsize=1)
+def feedback_layer() -> FeedbackDataLayer:
+    return FeedbackDataLayer(FeedbackStore(Settings().feedback_path))
+
+
+@cl.data_layer
+def _data_layer() -> FeedbackDataLayer:
+    return feedback_layer()
+
+
+@cl.set_starters
+async def starters() -> list[cl.Starter]:
+    return [cl.Starter(label=q, message=q) for q in STARTERS]
+
+
+@cl.on_chat_start
+async def start() -> None:
+    cl.user_session.set("history", [])
+    settings = engines().settings
+    backends = list(dict.fromkeys([settings.llm_backend, "local", "openai"]))
+    await cl.ChatSettings(
+        [
+            Slider(id="top_k", label="Passages given to the model", initial=settings.top_k, min=1, max=10, step=1),
+            Select(id="llm_backend", label="LLM backend", values=backends, initial_value=settings.llm_backend),
+            Switch(id="show_sources", label="Show sources", initial=True),
+        ]
+    ).send()
+    try:
+        await asyncio.to_thread(engines().base)  # load index and embedder before the first question
+    except RagError as exc:
+        await cl.Message(content=error_message(exc, settings.index_dir), author="system").send()
+
+
+def side_elements(answer: Answer, assistant) -> list[cl.Text]:  # noqa: ANN001
+    docs = assistant.index.documents
+    if answer.refused:
+        return [
+            cl.Text(name=passage_element_name(i), content=passage_markdown(i, hit, _text(docs, hit.source)), display="side")
+            for i, hit in enumerate(answer.closest, start=1)
+        ]
+    return [
+        cl.Text(
+            name=citation_element_name(c),
+            content=citation_markdown(c, _text(docs, c.source), getattr(docs.get(c.source), "title", None)),
+            display="side",
+        )
+        for c in answer.citations
+    ]
+
+
+def _text(docs, source: str) -> str | None:  # noqa: ANN001
+    doc = docs.get(source)
+    return doc.text if doc is not None else None
+
+
+async def _stream_into(message: cl.Message, stream: AnswerStream) -> Answer:
+    """Show raw tokens as they come (escaped; unverified) and return the checked answer."""
+    tokens = iter(stream)
+    while (token := await asyncio.to_thread(next, tokens, None)) is not None:
+        await message.stream_token(escape_markdown(token))
+    assert stream.answer is not None  # set by the engine when its token iterator ends
+    return stream.answer
+
+
+@cl.on_message
+async def on_message(message: cl.Message) -> None:
+    chosen = cl.user_session.get("chat_settings") or {}
+    history: list[tuple[str, str]] = cl.user_session.get("history") or []
+    index_dir = engines().settings.index_dir
+    reply = cl.Message(content="")
+    try:
+        assistant = await asyncio.to_thread(engines().get, int(chosen.get("top_k") or 0) or None, chosen.get("llm_backend"))
+        stream = assistant.stream(message.content, history=history[-HISTORY_TURNS:])
+        answer = await _stream_into(reply, stream)
+    except RagError as exc:
+        reply.content = error_message(exc, index_dir)
+        await reply.send()  # also ends a stream that had begun
+        return
+    except Exception as exc:  # never a traceback in the chat; the log keeps it
+        log.exception("answering failed")
+        reply.content = error_message(exc, index_dir)
+        await reply.send()
+        return
+    show_sources = chosen.get("show_sources", True)
+    reply.content = answer_markdown(answer, show_sources=show_sources)
+    reply.elements = side_elements(answer, assistant) if show_sources else []
+    reply.metadata = {"question": message.content, "refused": answer.refused}
+    await reply.send()  # replaces the streamed tokens with the verified text
+    # Chainlit rates the run step that holds the reply, so key the details by both ids.
+    for step_id in filter(None, {reply.id, reply.parent_id}):
+        feedback_layer().remember(
+            step_id,
+            question=message.content,
+            standalone_question=answer.standalone_question,
+            answer=answer.answer,
+            refused=answer.refused,
+            sources=sorted({c.source for c in answer.citations}),
+        )
+    history.append((message.content, answer.answer))
+    cl.user_session.set("history", history)

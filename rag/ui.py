@@ -1,0 +1,243 @@
+"""What the chat UI shows, as plain strings: escaping, answer text, cited passages, errors.
+
+Nothing here imports Chainlit, so every function is testable on its own; ``app.py`` only
+wires these strings into messages and side elements. Chainlit renders message and element
+text as Markdown, so all text that comes from articles or from the model passes through
+``escape_markdown`` (HTML and Markdown both shown as literal text). The one exception is
+the ``[n]`` citation markers of a verified answer: they stay bare because Chainlit turns any
+text equal to an element's name into a link to that element.
+
+``Engines`` is the per-process cache of assistants: the index and the embedder load once,
+each LLM backend loads once, and chat settings (``top_k``, backend) pick a variant.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+
+from .engine import Assistant
+from .errors import IndexMismatchError, IndexNotFoundError, LLMError, LLMTimeoutError, QuestionError, RagError
+from .llm import LLM, make_llm
+from .settings import Settings
+from .types import Answer, Citation, Hit
+
+MARKER = re.compile(r"\[\d+\]")
+# Every ASCII punctuation character may be backslash-escaped in CommonMark; escaping all
+# that Markdown, GFM (tables, strikethrough, autolinks) or KaTeX could act on is simplest.
+_ACTIVE = set("\\`*_{}[]()#+-.!|~:$")
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+CONTEXT_CHARS = 500  # at most this much article text shown on each side of a quote
+
+
+def escape_markdown(text: str) -> str:
+    """Text that Chainlit's Markdown renderer shows literally: no HTML, links, emphasis or lists."""
+    out = []
+    for ch in text:
+        if ch in _ENTITIES:
+            out.append(_ENTITIES[ch])
+        elif ch in _ACTIVE:
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def escape_keeping_markers(text: str) -> str:
+    """Escape ``text`` but leave ``[n]`` markers bare so they link to their elements."""
+    pieces = MARKER.split(text)
+    markers = MARKER.findall(text)
+    out = [escape_markdown(pieces[0])]
+    for marker, piece in zip(markers, pieces[1:]):
+        out.append(marker + escape_markdown(piece))
+    return "".join(out)
+
+
+def strip_markers(text: str) -> str:
+    return re.sub(r"\s*\[\d+\]", "", text).strip()
+
+
+# -- names of side elements ---------------------------------------------------------------
+def citation_element_name(citation: Citation) -> str:
+    """The element for citation n is named exactly like its marker, so ``[n]`` links to it."""
+    return f"[{citation.n}]"
+
+
+def passage_element_name(i: int) -> str:
+    return f"Passage {i}"
+
+
+def source_label(source: str, published: str | None) -> str:
+    return f"{source} ({published})" if published else source
+
+
+# -- a quote inside its paragraph ---------------------------------------------------------
+def paragraph_bounds(text: str, start: int, end: int, limit: int = CONTEXT_CHARS) -> tuple[int, int]:
+    """The paragraph(s) around ``text[start:end]`` (blank lines separate paragraphs), cut to at
+    most ``limit`` characters on each side at a line or sentence boundary."""
+    breaks = [m for m in re.finditer(r"\n[ \t]*\n", text)]
+    lo = max((m.end() for m in breaks if m.end() <= start), default=0)
+    hi = min((m.start() for m in breaks if m.start() >= end), default=len(text))
+    if start - lo > limit:
+        cut = text.rfind("\n", start - limit, start)
+        if cut == -1:
+            found = [m.end() for m in re.finditer(r"[.!?][\"'”’)]*\s+", text[start - limit : start])]
+            cut = start - limit + found[0] if found else start - limit
+        lo = cut
+    if hi - end > limit:
+        cut = text.find("\n", end, end + limit)
+        if cut == -1:
+            found = [m.start() + 1 for m in re.finditer(r"[.!?]\s", text[end : end + limit])]
+            cut = end + found[-1] if found else end + limit
+        hi = cut
+    return lo, hi
+
+
+def _bold(fragment: str) -> str:
+    """Bold each line of an (escaped) fragment; emphasis cannot span paragraph breaks."""
+    lines = []
+    for line in fragment.split("\n"):
+        core = line.strip()
+        lines.append(line.replace(core, f"**{escape_markdown(core)}**", 1) if core else line)
+    return "\n".join(lines)
+
+
+def _plain(fragment: str) -> str:
+    return "\n".join(escape_markdown(line) for line in fragment.split("\n"))
+
+
+def highlight(text: str, start: int, end: int, limit: int = CONTEXT_CHARS) -> str:
+    """Markdown of the paragraph around ``text[start:end]`` with that span in bold, all escaped."""
+    lo, hi = paragraph_bounds(text, start, end, limit)
+    before, quote, after = text[lo:start], text[start:end], text[end:hi]
+    # Markdown only closes ``**`` next to punctuation when a space or punctuation follows it.
+    if before and quote and before[-1].isalnum() and not quote[0].isalnum():
+        before += " "
+    if after and quote and after[0].isalnum() and not quote[-1].isalnum():
+        after = " " + after
+    body = _plain(before) + _bold(quote) + _plain(after)
+    # Leading spaces would turn lines into code blocks; hard-wrapped lines read fine joined.
+    body = "\n".join(line.lstrip() for line in body.split("\n")).strip()
+    prefix = "… " if lo > 0 else ""
+    suffix = " …" if hi < len(text) else ""
+    return prefix + body + suffix
+
+
+def citation_markdown(citation: Citation, article: str | None, title: str | None = None) -> str:
+    """Side-element text for one citation: source, date, then the quote in its paragraph."""
+    head = f"**{escape_markdown(citation_element_name(citation))} {escape_markdown(citation.source)}**"
+    meta = [f"published {escape_markdown(citation.published)}" if citation.published else "publication date unknown"]
+    if title:
+        meta.insert(0, f"*{escape_markdown(title)}*")
+    if article is None or article[citation.start : citation.end] != citation.quote:
+        body = _bold(citation.quote)  # the index changed under us: show the quote alone
+    else:
+        body = highlight(article, citation.start, citation.end)
+    return f"{head}\n\n{' · '.join(meta)}\n\n{body}"
+
+
+def passage_markdown(i: int, hit: Hit, article: str | None) -> str:
+    head = f"**{escape_markdown(passage_element_name(i))}: {escape_markdown(hit.source)}**"
+    meta = f"published {escape_markdown(hit.published)}" if hit.published else "publication date unknown"
+    if article is None or article[hit.start : hit.end] != hit.text:
+        body = _plain(hit.text)
+    else:
+        body = highlight(article, hit.start, hit.end)
+    return f"{head}\n\n{meta} · similarity {hit.score:.2f}\n\n{body}"
+
+
+# -- the message text -----------------------------------------------------------------------
+def removed_markdown(answer: Answer) -> str:
+    """The model's sentences that failed the support check, visibly struck out."""
+    removed = [s for s in answer.sentences if not s.supported]
+    if not removed:
+        return ""
+    lines = ["**⚠ Removed: not supported by the cited articles (unverified, do not rely on it):**"]
+    lines += [f"- ~~{escape_markdown(strip_markers(s.text))}~~" for s in removed]
+    return "\n".join(lines)
+
+
+def answer_markdown(answer: Answer, show_sources: bool = True) -> str:
+    """Final message text: verified answer with linkable markers, sources, removed sentences."""
+    parts: list[str] = []
+    if answer.refused:
+        parts.append("**No supported answer.** " + escape_markdown(answer.answer))
+        if show_sources and answer.closest:
+            listed = ", ".join(
+                f"{passage_element_name(i)} ({escape_markdown(source_label(h.source, h.published))})"
+                for i, h in enumerate(answer.closest, start=1)
+            )
+            parts.append(f"Closest passages: {listed}")
+    else:
+        parts.append(escape_keeping_markers(answer.answer) if show_sources else escape_markdown(strip_markers(answer.answer)))
+        if show_sources and answer.citations:
+            listed = "\n".join(
+                f"- {citation_element_name(c)} {escape_markdown(source_label(c.source, c.published))}" for c in answer.citations
+            )
+            parts.append(f"**Sources** (click a number to read the quote in its article):\n{listed}")
+    removed = removed_markdown(answer)
+    if removed:
+        parts.append(removed)
+    return "\n\n".join(parts)
+
+
+def error_message(exc: Exception, index_dir: object = "index") -> str:
+    """One line for the chat instead of a traceback."""
+    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    match exc:
+        case IndexNotFoundError():
+            return f"⚠ No index yet in `{index_dir}`. Build it with `rag ingest` (for example `rag ingest seeds --index {index_dir}`), then reload this page."
+        case IndexMismatchError():
+            return f"⚠ The index cannot be used: {escape_markdown(detail)}"
+        case QuestionError():
+            return f"⚠ {escape_markdown(detail[:1].upper() + detail[1:])}."
+        case LLMTimeoutError():
+            return f"⚠ The language model timed out: {escape_markdown(detail)}. Try again, or pick another LLM backend in the chat settings."
+        case LLMError():
+            return f"⚠ The language model backend is unavailable: {escape_markdown(detail)}. Pick another LLM backend in the chat settings."
+        case RagError():
+            return f"⚠ {escape_markdown(detail)}"
+    return f"⚠ Something went wrong ({type(exc).__name__}); the details are in the server log."
+
+
+# -- engines, once per process -------------------------------------------------------------
+@dataclass
+class Engines:
+    """Cache of assistants sharing one index and embedder; one LLM per backend."""
+
+    settings: Settings
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._base: Assistant | None = None
+        self._llms: dict[str, LLM] = {}
+        self._variants: dict[tuple[int, str], Assistant] = {}
+
+    def base(self) -> Assistant:
+        """Loads the index and embedder on first call; errors are raised, not cached."""
+        with self._lock:
+            if self._base is None:
+                self._base = Assistant.from_settings(self.settings)
+            return self._base
+
+    def _llm(self, settings: Settings) -> LLM:
+        with self._lock:
+            if settings.llm_backend not in self._llms:
+                self._llms[settings.llm_backend] = make_llm(settings)
+            return self._llms[settings.llm_backend]
+
+    def get(self, top_k: int | None = None, llm_backend: str | None = None) -> Assistant:
+        """An assistant for these chat settings. Loads the LLM, so call it off the event loop."""
+        base = self.base()
+        key = (top_k or base.settings.top_k, llm_backend or base.settings.llm_backend)
+        if key == (base.settings.top_k, base.settings.llm_backend):
+            return base
+        with self._lock:
+            if key in self._variants:
+                return self._variants[key]
+        settings = base.settings.model_copy(update={"top_k": key[0], "llm_backend": key[1]})
+        llm = base.llm if key[1] == base.settings.llm_backend else self._llm(settings)
+        assistant = Assistant(settings, base.index, base.embedder, llm)
+        with self._lock:
+            return self._variants.setdefault(key, assistant)
