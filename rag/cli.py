@@ -5,6 +5,7 @@
     rag ask QUESTION [--json] [--backend local|openai|fake]
     rag chat                      interactive terminal Q&A with follow-ups
     rag model                     assemble and verify the local model file
+    rag eval [GOLDEN] [--index DIR | --corpus DIR] [--json] [--report DIR] [--backend B] [--limit N]
 
 Errors from the library become one line on stderr and exit status 2.
 """
@@ -136,6 +137,24 @@ def cmd_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .eval_report import format_table, write_report
+    from .evaluate import EvalError, evaluate_file
+
+    if args.corpus and args.index:
+        raise EvalError("give either --index or --corpus, not both")
+    corpus = Path(args.corpus) if args.corpus else None
+    run = evaluate_file(Path(args.golden), _settings(args), corpus=corpus, limit=args.limit, progress=sys.stderr.isatty())
+    if args.json:
+        _print_json(run.to_dict())
+    else:
+        print(format_table(run))
+    if args.report:
+        for path in write_report(run, Path(args.report)):
+            print(f"wrote {path}", file=sys.stderr)
+    return 1 if run.gate_failures else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rag", description="Question answering over news articles with verified citations.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -165,6 +184,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-k", type=int, default=None, help="passages given to the LLM")
 
     add("model", cmd_model, "Assemble and checksum the local model file.")
+
+    p = add("eval", cmd_eval, "Score answers against a golden question set.")
+    p.add_argument("golden", nargs="?", default="evals/golden.jsonl", help="golden JSONL file (default: evals/golden.jsonl)")
+    p.add_argument("--corpus", help="build a temporary index from this folder instead of using --index")
+    p.add_argument("--json", action="store_true", help="print every case and the summary as JSON")
+    p.add_argument("--report", help="write summary.md, report.html and eval.json to this folder")
+    p.add_argument("--backend", choices=["local", "openai", "fake"], help="LLM backend (default: local)")
+    p.add_argument("--limit", type=int, default=None, help="only the first N cases")
     return parser
 
 
