@@ -116,7 +116,6 @@ def parse_answer(text: str) -> list[Claim]:
         body = re.sub(r"\s+", " ", CITE.sub("", piece)).strip()
         body = re.sub(r"\s+([.,;:!?])", r"\1", body)
         body = re.sub(r"\b([A-Z])\. (?=[A-Z]\.)", r"\1.", body)  # the model writes "U. S."; the text says "U.S."
-
         if body or cited:
             claims.append((body, cited))
     return [Claim(body, tuple(dict.fromkeys(cited))) for body, cited in claims if body and not META.search(body)]
@@ -174,7 +173,8 @@ class Verifier:
         # retrieved passage has it: a question about "GDP" is never answered from trade figures.
         missing_names = names(claim) - words - (question.names & question.retrieved)
         claim_words = content_words(claim)
-        missing_focus = (claim_words & question.terms) - passage_words - question.names
+        focus_terms = (claim_words & question.terms) - question.names
+        missing_focus = focus_terms - passage_words
         overlap = len(claim_words & passage_words) / len(claim_words) if claim_words else 0.0
         best_sim = float(sims.max()) if len(sims) else 0.0
         quote = self._quote(claim, chunk, sims)
@@ -183,7 +183,6 @@ class Verifier:
             return Verdict(False, score, quote, f"numbers not in passage: {', '.join(sorted(missing_numbers))}")
         if missing_names:
             return Verdict(False, score, quote, f"names not in passage: {', '.join(sorted(missing_names))}")
-        focus_terms = (claim_words & question.terms) - question.names
         if missing_focus and 3 * len(missing_focus) > len(focus_terms):
             return Verdict(False, score, quote, f"question terms not in passage: {', '.join(sorted(missing_focus))}")
         if not claim_words:
@@ -218,8 +217,7 @@ class Verifier:
         claims = parse_answer(answer)
         factual = [c for c in claims if not is_refusal(c.text)]
         refused_by_model = len(factual) < len(claims)
-        q_names = names(question) | {_norm_word(w) for w in re.findall(r"[A-Za-z’']+", question) if w[:1].isupper()}
-        focus = Focus(q_names, content_words(question), set().union(*(_mentions(c.text) for c in chunks)) if chunks else set())
+        focus = Focus(names(question), content_words(question), set().union(*(_mentions(c.text) for c in chunks)) if chunks else set())
         sims = self._similarities([c.text for c in factual], chunks) if factual and chunks else {}
         by_key: dict[tuple[str, int, int], Citation] = {}
         sentences: list[AnswerSentence] = []
@@ -257,7 +255,6 @@ class Verifier:
                 numbers_out.append(by_key[key].n)
             sentences.append(AnswerSentence(claim.text, tuple(dict.fromkeys(numbers_out)), bool(good)))
         return VerifiedAnswer(tuple(sentences), tuple(by_key.values()), refused_by_model)
-
 
     def addresses(self, verified: VerifiedAnswer, question: str) -> bool:
         """Whether the supported sentences, read with the quotes they cite, speak to the question:
