@@ -4,6 +4,7 @@
     rag search QUERY [-k N] [--json]
     rag ask QUESTION [--json] [--backend local|openai|fake]
     rag chat                      interactive terminal Q&A with follow-ups
+    rag sources [--json]          the indexed articles: file, published date, size, title
     rag model                     assemble and verify the local model file
     rag eval [GOLDEN] [--index DIR | --corpus DIR] [--json] [--report DIR] [--backend B] [--limit N]
 
@@ -19,6 +20,7 @@ import textwrap
 from pathlib import Path
 from typing import Any, Callable
 
+from .dates import date_label
 from .errors import RagError
 from .settings import Settings
 
@@ -79,7 +81,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 def _print_answer(answer) -> None:  # noqa: ANN001
     print(answer.answer)
     for c in answer.citations:
-        print(f"  [{c.n}] {c.source} ({c.published or 'date unknown'}) chars {c.start}-{c.end}: “{' '.join(c.quote.split())}”")
+        print(f"  [{c.n}] {c.source} ({date_label(c.published, c.published_inferred)}) chars {c.start}-{c.end}: “{' '.join(c.quote.split())}”")
     dropped = [s for s in answer.sentences if not s.supported]
     for s in dropped:
         print(f"  (removed, not supported by the articles: “{s.text}”)")
@@ -106,6 +108,16 @@ def cmd_ask(args: argparse.Namespace) -> int:
         _print_json(answer.to_dict())
     else:
         _print_answer(answer)
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    rows = _assistant(_settings(args)).sources()
+    if args.json:
+        _print_json([r.to_dict() for r in rows])
+        return 0
+    for r in rows:
+        print(f"{r.source}  {date_label(r.published, r.published_inferred)}  {r.size} bytes  {r.title or '(no title)'}")
     return 0
 
 
@@ -182,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--json", action="store_true")
         p.add_argument("--backend", choices=["local", "openai", "fake"], help="LLM backend (default: local)")
         p.add_argument("-k", type=int, default=None, help="passages given to the LLM")
+
+    p = add("sources", cmd_sources, "List the indexed articles: file, published date, size, title.")
+    p.add_argument("--json", action="store_true")
 
     add("model", cmd_model, "Assemble and checksum the local model file.")
 

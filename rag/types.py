@@ -31,6 +31,7 @@ class Chunk:
     sentences: tuple[Sentence, ...]
     published: str | None = None
     title: str | None = None
+    published_inferred: bool = False  # the date was read from the dateline, not given
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,6 +53,7 @@ class Hit:
     score: float
     published: str | None = None
     chunk_id: str = field(default="", compare=False)
+    published_inferred: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +63,7 @@ class Hit:
             "text": self.text,
             "score": round(self.score, 6),
             "published": self.published,
+            "published_inferred": self.published_inferred,
         }
 
 
@@ -74,6 +77,7 @@ class Citation:
     end: int
     quote: str
     published: str | None = None
+    published_inferred: bool = False  # ``published`` was inferred from the dateline
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -17,6 +17,7 @@ import re
 import threading
 from dataclasses import dataclass
 
+from .dates import date_label
 from .engine import Assistant
 from .errors import IndexMismatchError, IndexNotFoundError, LLMError, LLMTimeoutError, QuestionError, RagError
 from .llm import LLM, make_llm
@@ -68,8 +69,8 @@ def passage_element_name(i: int) -> str:
     return f"Passage {i}"
 
 
-def source_label(source: str, published: str | None) -> str:
-    return f"{source} ({published})" if published else source
+def source_label(source: str, published: str | None, inferred: bool = False) -> str:
+    return f"{source} ({date_label(published, inferred)})" if published else source
 
 
 # -- a quote inside its paragraph ---------------------------------------------------------
@@ -127,7 +128,7 @@ def highlight(text: str, start: int, end: int, limit: int = CONTEXT_CHARS) -> st
 def citation_markdown(citation: Citation, article: str | None, title: str | None = None) -> str:
     """Side-element text for one citation: source, date, then the quote in its paragraph."""
     head = f"**{escape_markdown(citation_element_name(citation))} {escape_markdown(citation.source)}**"
-    meta = [f"published {escape_markdown(citation.published)}" if citation.published else "publication date unknown"]
+    meta = [f"published {escape_markdown(date_label(citation.published, citation.published_inferred))}" if citation.published else "publication date unknown"]
     if title:
         meta.insert(0, f"*{escape_markdown(title)}*")
     if article is None or article[citation.start : citation.end] != citation.quote:
@@ -139,7 +140,7 @@ def citation_markdown(citation: Citation, article: str | None, title: str | None
 
 def passage_markdown(i: int, hit: Hit, article: str | None) -> str:
     head = f"**{escape_markdown(passage_element_name(i))}: {escape_markdown(hit.source)}**"
-    meta = f"published {escape_markdown(hit.published)}" if hit.published else "publication date unknown"
+    meta = f"published {escape_markdown(date_label(hit.published, hit.published_inferred))}" if hit.published else "publication date unknown"
     if article is None or article[hit.start : hit.end] != hit.text:
         body = _plain(hit.text)
     else:
@@ -165,7 +166,7 @@ def answer_markdown(answer: Answer, show_sources: bool = True) -> str:
         parts.append("**No supported answer.** " + escape_markdown(answer.answer))
         if show_sources and answer.closest:
             listed = ", ".join(
-                f"{passage_element_name(i)} ({escape_markdown(source_label(h.source, h.published))})"
+                f"{passage_element_name(i)} ({escape_markdown(source_label(h.source, h.published, h.published_inferred))})"
                 for i, h in enumerate(answer.closest, start=1)
             )
             parts.append(f"Closest passages: {listed}")
@@ -173,7 +174,7 @@ def answer_markdown(answer: Answer, show_sources: bool = True) -> str:
         parts.append(escape_keeping_markers(answer.answer) if show_sources else escape_markdown(strip_markers(answer.answer)))
         if show_sources and answer.citations:
             listed = "\n".join(
-                f"- {citation_element_name(c)} {escape_markdown(source_label(c.source, c.published))}" for c in answer.citations
+                f"- {citation_element_name(c)} {escape_markdown(source_label(c.source, c.published, c.published_inferred))}" for c in answer.citations
             )
             parts.append(f"**Sources** (click a number to read the quote in its article):\n{listed}")
     removed = removed_markdown(answer)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -76,7 +77,8 @@ def names(text: str) -> set[str]:
     for token in CAPITALISED.findall(text):
         for part in token.split("-"):
             word = _norm_word(part)
-            if word and word not in STOP and not word.isdigit():
+            # "May" the month is a name to check, "may" the verb a stop word.
+            if word and (word not in STOP or part == "May") and not word.isdigit():
                 out.add(word)
     return out
 
@@ -212,47 +214,59 @@ class Verifier:
                         lo, hi = min(lo, j), max(hi, j)
         return lo, hi
 
-    def verify(self, answer: str, chunks: list[Chunk], question: str, documents: dict[str, str]) -> VerifiedAnswer:
-        """Judge ``answer`` (the model's text citing ``chunks`` as [1]..[k])."""
+    def verify(
+        self,
+        answer: str,
+        chunks: list[Chunk],
+        question: str,
+        documents: dict[str, str],
+        groups: Sequence[Sequence[Chunk]] | None = None,
+    ) -> VerifiedAnswer:
+        """Judge ``answer`` (the model's text citing ``chunks`` as [1]..[k]). With ``groups``,
+        passage n stands for every chunk of ``groups[n-1]`` (a story merged with its reprints in
+        other articles): a sentence it supports cites each of them that supports it, each with
+        its own quote."""
+        members = [list(g) for g in groups] if groups is not None else [[c] for c in chunks]
+        every = list({c.id: c for group in members for c in group}.values())
         claims = parse_answer(answer)
         factual = [c for c in claims if not is_refusal(c.text)]
         refused_by_model = len(factual) < len(claims)
-        focus = Focus(names(question), content_words(question), set().union(*(_mentions(c.text) for c in chunks)) if chunks else set())
-        sims = self._similarities([c.text for c in factual], chunks) if factual and chunks else {}
+        focus = Focus(names(question), content_words(question), set().union(*(_mentions(c.text) for c in every)) if every else set())
+        sims = self._similarities([c.text for c in factual], every) if factual and every else {}
+
+        def judge_passage(i: int, claim: str, n: int) -> tuple[Verdict, list[tuple[Chunk, Verdict]]]:
+            judged = [(c, self.judge(claim, c, focus, sims[(i, c.id)])) for c in members[n - 1]]
+            best = max(judged, key=lambda cv: (cv[1].supported, cv[1].score))[1]
+            return best, [(c, v) for c, v in judged if v.supported]
+
         by_key: dict[tuple[str, int, int], Citation] = {}
         sentences: list[AnswerSentence] = []
         for i, claim in enumerate(factual):
-            verdicts = {}
-            for n in claim.cited:
-                if 1 <= n <= len(chunks):
-                    verdicts[n] = self.judge(claim.text, chunks[n - 1], focus, sims[(i, chunks[n - 1].id)])
-            good = [n for n, v in verdicts.items() if v.supported]
+            verdicts = {n: judge_passage(i, claim.text, n) for n in claim.cited if 1 <= n <= len(members)}
+            good = [n for n, (v, _) in verdicts.items() if v.supported]
             if not good:
-                others = {
-                    n: self.judge(claim.text, chunks[n - 1], focus, sims[(i, chunks[n - 1].id)])
-                    for n in range(1, len(chunks) + 1)
-                    if n not in verdicts
-                }
-                supported = [n for n, v in others.items() if v.supported]
+                others = {n: judge_passage(i, claim.text, n) for n in range(1, len(members) + 1) if n not in verdicts}
+                supported = [n for n, (v, _) in others.items() if v.supported]
                 if supported:
-                    best = max(supported, key=lambda n: others[n].score)
+                    best = max(supported, key=lambda n: others[n][0].score)
                     good, verdicts = [best], {**verdicts, **others}
             numbers_out = []
             for n in good:
-                chunk = chunks[n - 1]
-                lo, hi = verdicts[n].quote
-                start, end = chunk.sentences[lo].start, chunk.sentences[hi].end
-                key = (chunk.source, start, end)
-                if key not in by_key:
-                    by_key[key] = Citation(
-                        n=len(by_key) + 1,
-                        source=chunk.source,
-                        start=start,
-                        end=end,
-                        quote=documents[chunk.source][start:end],
-                        published=chunk.published,
-                    )
-                numbers_out.append(by_key[key].n)
+                for chunk, verdict in verdicts[n][1]:
+                    lo, hi = verdict.quote
+                    start, end = chunk.sentences[lo].start, chunk.sentences[hi].end
+                    key = (chunk.source, start, end)
+                    if key not in by_key:
+                        by_key[key] = Citation(
+                            n=len(by_key) + 1,
+                            source=chunk.source,
+                            start=start,
+                            end=end,
+                            quote=documents[chunk.source][start:end],
+                            published=chunk.published,
+                            published_inferred=chunk.published_inferred,
+                        )
+                    numbers_out.append(by_key[key].n)
             sentences.append(AnswerSentence(claim.text, tuple(dict.fromkeys(numbers_out)), bool(good)))
         return VerifiedAnswer(tuple(sentences), tuple(by_key.values()), refused_by_model)
 

@@ -15,7 +15,7 @@ from .conftest import ROOT
 
 def test_manifest_records_model_chunking_and_hashes(seed_index, embedder):
     manifest = read_manifest(seed_index)
-    assert manifest["format_version"] == 1
+    assert manifest["format_version"] == 2
     assert manifest["embedding_model"] == embedder.name and manifest["embedding_dim"] == 384
     assert manifest["chunking"]["chunk_tokens"] == Settings().chunk_tokens
     assert set(manifest["files"]) == {p.name for p in (ROOT / "seeds").iterdir()}
@@ -81,7 +81,7 @@ def test_search_cli_json_text_equals_original_file_slice(seed_index):
     data = json.loads(out.stdout)
     assert data["query"] == "Where did Xi open the SCO summit?" and len(data["hits"]) == 3
     for hit in data["hits"]:
-        assert set(hit) == {"source", "start", "end", "text", "score", "published"}
+        assert set(hit) == {"source", "start", "end", "text", "score", "published", "published_inferred"}
         original = (ROOT / "seeds" / hit["source"]).read_text(encoding="utf-8")
         assert hit["text"] == original[hit["start"] : hit["end"]]
     assert any("Tianjin" in h["text"] for h in data["hits"])
