@@ -68,50 +68,6 @@ class LocalLLM:
                     yield delta
 
 
-class OpenAICompatibleLLM:
-    """Any OpenAI-compatible chat API (OpenAI, Ollama, vLLM, llama.cpp server...)."""
-
-    def __init__(self, settings: Settings) -> None:
-        try:
-            from llama_index.llms.openai_like import OpenAILike
-        except ImportError as exc:
-            raise LLMError("the openai backend needs llama-index-llms-openai-like; run: pip install -e .") from exc
-        self.name = f"openai:{settings.openai_model}@{settings.openai_base_url}"
-        self._secret = settings.openai_api_key
-        self._llm = OpenAILike(
-            model=settings.openai_model,
-            api_base=settings.openai_base_url,
-            api_key=settings.openai_api_key or "not-needed",
-            is_chat_model=True,
-            context_window=settings.llm_context,
-            timeout=settings.llm_timeout_s,
-            max_retries=settings.llm_retries,
-        )
-
-    def _scrub(self, text: str) -> str:
-        text = text.replace(self._secret, "***") if self._secret else text
-        return re.sub(r"(sk-|Bearer\s+)[A-Za-z0-9_\-]{6,}", r"\1***", text)
-
-    def stream(self, messages: Messages, *, max_tokens: int, temperature: float, timeout: float) -> Iterator[str]:
-        from llama_index.core.llms import ChatMessage
-
-        chat = [ChatMessage(role=m["role"], content=m["content"]) for m in messages]
-        deadline = time.monotonic() + timeout
-        try:
-            for part in self._llm.stream_chat(chat, max_tokens=max_tokens, temperature=temperature):
-                _check_deadline(deadline, timeout, self.name)
-                if part.delta:
-                    yield part.delta
-        except LLMError:
-            raise
-        except Exception as exc:  # the SDK raises many types; all become one clear line
-            kind = type(exc).__name__
-            detail = self._scrub(str(exc)).splitlines()[0][:300] if str(exc) else kind
-            if "Timeout" in kind:
-                raise LLMTimeoutError(f"{self.name} timed out after {timeout:g} s: {detail}") from None
-            raise LLMError(f"{self.name} failed ({kind}): {detail}") from None
-
-
 class FakeLLM:
     """Test backend. Plays ``replies`` in order; when none are left it echoes: the first sentence
     of passage [1] cited as [1], or the follow-up question for a rewrite prompt. ``prompts``
@@ -147,6 +103,8 @@ def make_llm(settings: Settings) -> LLM:
         case "local":
             return LocalLLM(settings)
         case "openai":
+            from .api_llm import OpenAICompatibleLLM  # retries, deadline and key scrubbing live there
+
             return OpenAICompatibleLLM(settings)
         case "fake":
             return FakeLLM(settings.fake_replies)

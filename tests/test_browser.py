@@ -165,7 +165,7 @@ def test_ask_cite_follow_up_and_feedback(seed_server, page, make_assistant):
 SCRIPT_ARTICLE = """date 2025-09-04
 Harbor festival report
 
-The harbor festival drew 5,000 visitors to the waterfront on Thursday. <script>document.title='pwned'</script> Organizers praised the <b>volunteers</b> and the *fireworks*.
+The harbor festival drew 5,000 visitors to the waterfront on Thursday. <script>document.title='pwned'</script> Organizers praised the <b>volunteers</b> and the *fireworks*. <img src=x onerror="window.__pwned=1"><svg onload="window.__pwned=2"></svg>
 
 A second paragraph about boats and the weather.
 """
@@ -193,7 +193,35 @@ def test_article_html_shows_as_text(script_server, page):
     page.locator("a.element-link", has_text="[1]").first.click()
     page.get_by_text("<script>document.title='pwned'</script>", exact=False).first.wait_for(timeout=10_000)
     assert page.title() != "pwned"
+    assert page.evaluate("() => window.__pwned") is None  # no handler in the article ran
     assert page.locator("script:text('pwned')").count() == 0
     assert page.get_by_text("<b>volunteers</b>", exact=False).count() >= 1  # shown, not rendered
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "escaped-html.png"))
+
+
+def test_two_browser_sessions_at_once_keep_their_own_histories(seed_server):
+    """Two browser contexts (separate Chainlit sessions) ask at the same time, then follow up;
+    each page shows only its own turns."""
+    first_q, second_q = "Who attended the Beijing parade?", "Where did Xi open the SCO summit?"
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            pages = [browser.new_context().new_page() for _ in range(2)]
+            for pg in pages:
+                pg.goto(seed_server.url)
+                pg.wait_for_selector("#chat-input", timeout=30_000)
+                pg.locator("#stop-button").wait_for(state="detached", timeout=60_000)
+            for pg, q in zip(pages, (first_q, second_q)):  # both submitted before either answers
+                pg.fill("#chat-input", q)
+                pg.locator("#chat-submit").click()
+            done = re.compile(r"Sources|No supported answer|⚠")
+            for pg in pages:
+                pg.locator(".step", has_text=done).first.wait_for(timeout=60_000)
+            follow = [_ask(pg, f"And what else happened there? ({i})", 1) for i, pg in enumerate(pages)]
+            assert all("⚠" not in f for f in follow)
+            texts = [pg.locator("body").inner_text() for pg in pages]
+        finally:
+            browser.close()
+    assert first_q in texts[0] and "(0)" in texts[0] and second_q not in texts[0] and "(1)" not in texts[0]
+    assert second_q in texts[1] and "(1)" in texts[1] and first_q not in texts[1] and "(0)" not in texts[1]

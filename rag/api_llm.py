@@ -1,0 +1,153 @@
+"""The ``openai`` backend: any OpenAI-compatible chat API, through llama-index's ``OpenAILike``.
+
+What it adds to the SDK, because an API fails in all the ways networks fail:
+
+* one deadline (``llm_timeout_s``) over the whole answer, retries and waits included; each
+  request gets only the time that is left, so a slow server cannot stretch it;
+* bounded retries with exponential backoff (``llm_retries``, ``llm_backoff_s``) for 429, 5xx and
+  connection errors, honouring ``Retry-After`` when it fits the deadline; never a retry once
+  tokens have been streamed (the user has seen them);
+* a stream that ends without a finish reason (connection cut mid-answer) is an error, not a
+  short answer;
+* every failure becomes one ``LLMError`` line; the API key never appears in it or in our logs.
+
+It does not retry malformed responses or client errors (4xx other than 429): those do not heal.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from typing import Iterator
+
+from .errors import LLMError, LLMTimeoutError
+from .settings import Settings
+
+log = logging.getLogger("rag.llm")
+Messages = list[dict[str, str]]
+MAX_WAIT_S = 20.0
+
+
+class _StreamCut(Exception):
+    """The server closed the stream before saying the answer was finished."""
+
+    def __init__(self, received: bool) -> None:
+        super().__init__()
+        self.received = received  # False: not one chunk came (not an event stream at all)
+
+
+class OpenAICompatibleLLM:
+    """Any OpenAI-compatible chat API (OpenAI, Ollama, vLLM, llama.cpp server...)."""
+
+    def __init__(self, settings: Settings) -> None:
+        try:
+            from llama_index.llms.openai_like import OpenAILike
+        except ImportError as exc:
+            raise LLMError("the openai backend needs llama-index-llms-openai-like; run: pip install -e .") from exc
+        self._secret = settings.openai_api_key
+        self.name = f"openai:{settings.openai_model}@{self._scrub(settings.openai_base_url)}"
+        self.retries = settings.llm_retries
+        self.backoff_s = settings.llm_backoff_s
+        self._llm = OpenAILike(
+            model=settings.openai_model,
+            api_base=settings.openai_base_url,
+            api_key=settings.openai_api_key or "not-needed",
+            is_chat_model=True,
+            context_window=settings.llm_context,
+            timeout=settings.llm_timeout_s,
+            max_retries=0,  # retried here, within one deadline (the SDK would multiply the timeout)
+        )
+
+    def _scrub(self, text: str) -> str:
+        text = text.replace(self._secret, "***") if self._secret else text
+        text = re.sub(r"(?<=://)[^/@\s]+@", "***@", text)  # credentials inside a URL
+        return re.sub(r"(sk-|Bearer\s+)[A-Za-z0-9_\-]{6,}", r"\1***", text)
+
+    def stream(self, messages: Messages, *, max_tokens: int, temperature: float, timeout: float) -> Iterator[str]:
+        from llama_index.core.llms import ChatMessage
+
+        chat = [ChatMessage(role=m["role"], content=m["content"]) for m in messages]
+        deadline = time.monotonic() + timeout
+        attempt = 0
+        while True:
+            streamed = False
+            try:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise LLMTimeoutError(f"{self.name} did not finish within {timeout:g} s (setting llm_timeout_s)")
+                finished = received = False
+                parts = self._llm.stream_chat(chat, max_tokens=max_tokens, temperature=temperature, timeout=remaining)
+                for part in parts:
+                    if time.monotonic() > deadline:
+                        raise LLMTimeoutError(f"{self.name} did not finish within {timeout:g} s (setting llm_timeout_s)")
+                    received = True
+                    choices = getattr(part.raw, "choices", None) or []
+                    finished = finished or any(getattr(c, "finish_reason", None) for c in choices)
+                    if part.delta:
+                        streamed = True
+                        yield part.delta
+                if not finished:
+                    raise _StreamCut(received)
+                return
+            except LLMError:
+                raise
+            except Exception as exc:  # the SDK and httpx raise many types; each becomes one line
+                wait = self._retry_wait(exc, attempt)
+                if streamed or wait is None or attempt >= self.retries or time.monotonic() + wait >= deadline:
+                    raise self._error(exc, attempt, timeout, deadline) from None
+                attempt += 1
+                log.warning("%s: %s; retry %d of %d in %.1f s", self.name, self._describe(exc), attempt, self.retries, wait)
+                time.sleep(wait)
+
+    def _retry_wait(self, exc: Exception, attempt: int) -> float | None:
+        """Seconds to wait before retrying ``exc``, or None when retrying cannot help."""
+        import openai
+
+        if isinstance(exc, openai.APITimeoutError):
+            return None  # the request already used the time that was left
+        transient = isinstance(exc, (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError))
+        if not transient:
+            return None
+        wait = min(self.backoff_s * 2**attempt, MAX_WAIT_S) * (1 + 0.25 * random.random())
+        response = getattr(exc, "response", None)
+        try:
+            after = float(response.headers.get("retry-after", "")) if response is not None else 0.0
+        except ValueError:
+            after = 0.0
+        return max(wait, min(after, MAX_WAIT_S * 3))
+
+    def _describe(self, exc: Exception) -> str:
+        import openai
+
+        status = getattr(exc, "status_code", None)
+        if isinstance(exc, _StreamCut) and not exc.received:
+            return "malformed response (no streamed chunks; is this an OpenAI-compatible chat endpoint?)"
+        if isinstance(exc, _StreamCut):
+            return "the stream ended before the answer was complete (connection cut)"
+        if isinstance(exc, openai.APITimeoutError):
+            return "the request timed out"
+        if isinstance(exc, openai.APIConnectionError):
+            cause = exc.__cause__ or exc.__context__
+            return f"cannot connect ({type(cause).__name__ if cause else 'connection error'})"
+        if isinstance(exc, openai.RateLimitError):
+            return "rate limited (HTTP 429)"
+        if isinstance(exc, openai.AuthenticationError):
+            return "the API key was rejected (HTTP 401); check RAG_OPENAI_API_KEY"
+        if status is not None:
+            body = getattr(exc, "body", None)
+            message = body.get("message") if isinstance(body, dict) else None
+            return f"HTTP {status}" + (f": {message}" if message else "")
+        if isinstance(exc, (ValueError, openai.APIResponseValidationError)):
+            return f"malformed response ({type(exc).__name__})"
+        return type(exc).__name__ + (f": {exc}" if str(exc) else "")
+
+    def _error(self, exc: Exception, attempt: int, timeout: float, deadline: float) -> LLMError:
+        import openai
+
+        tries = f" after {attempt + 1} attempts" if attempt else ""
+        detail = " ".join(self._scrub(self._describe(exc)).split())[:300]
+        if isinstance(exc, openai.APITimeoutError) or time.monotonic() >= deadline:
+            return LLMTimeoutError(f"{self.name} did not finish within {timeout:g} s (setting llm_timeout_s): {detail}")
+        return LLMError(f"{self.name} failed{tries}: {detail}")
