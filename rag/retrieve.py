@@ -6,8 +6,11 @@ similarity, which the engine uses to refuse when the evidence is too weak.
 
 from __future__ import annotations
 
-import logging
+import re
 from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
 
 from .embed import Embedder
 from .store import IndexData
@@ -28,29 +31,48 @@ class Retriever:
         self.candidate_k = candidate_k
         self.rrf_k = rrf_k
         self._row_of = {c.id: i for i, c in enumerate(index.chunks)}
-        # bm25s logs a warning when k exceeds the corpus; we clamp k ourselves.
-        logging.getLogger("llama_index.retrievers.bm25").setLevel(logging.ERROR)
+        # Fast path: query the FAISS index and the bm25s model that the llama-index wrappers hold,
+        # directly. The wrappers cost milliseconds per call, and setting the shared retriever's
+        # ``similarity_top_k`` per query raced between threads.
+        self._faiss = index.vector_store.client
+        bm25 = index.bm25
+        self._bm25 = bm25.bm25 if bm25 is not None else None
+        self._stemmer = bm25.stemmer if bm25 is not None and not bm25.skip_stemming else None
+        self._token_pattern = re.compile(bm25.token_pattern if bm25 is not None else r"(?u)\b\w\w+\b")
+        # bm25s drops English stop words from queries by default (llama-index relies on that).
+        from bm25s.tokenization import _infer_stopwords
+
+        self._stopwords = frozenset(_infer_stopwords("english"))
+        # bm25s document position -> chunk row (identical order when written by write_index).
+        corpus = (bm25.corpus or []) if bm25 is not None else []
+        self._bm25_rows = np.array([self._row_of.get(d.get("node_id"), -1) for d in corpus], dtype=np.int64)
 
     def _dense(self, query: str, k: int) -> list[tuple[int, float]]:
-        from llama_index.core.vector_stores.types import VectorStoreQuery
-
-        vector = self.embedder.encode([query])[0]
-        result = self.index.vector_store.query(VectorStoreQuery(query_embedding=vector.tolist(), similarity_top_k=k))
-        return [(int(i), float(s)) for i, s in zip(result.ids or [], result.similarities or [])]
+        vector = np.ascontiguousarray(self.embedder.encode([query])[:1], dtype=np.float32)
+        scores, ids = self._faiss.search(vector, k)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
     def _sparse(self, query: str, k: int) -> list[int]:
-        if self.index.bm25 is None:
+        """BM25 rows with a positive score, best first; the query is tokenised exactly as
+        llama-index's ``BM25Retriever`` does it (lower case, same pattern, stop words, stemmer)."""
+        if self._bm25 is None or not len(self._bm25_rows):
             return []
-        from llama_index.core.schema import QueryBundle
-
-        self.index.bm25.similarity_top_k = k
-        try:
-            nodes = self.index.bm25.retrieve(QueryBundle(query_str=query))
-        except ValueError:  # a query of stop words only has no BM25 tokens
+        words = [w for w in self._token_pattern.findall(query.lower()) if w not in self._stopwords]
+        if self._stemmer is not None:
+            words = self._stemmer.stemWords(words)
+        ids = self._bm25.get_tokens_ids(words)
+        if not ids:  # a query of stop words or unknown words only has no BM25 tokens
             return []
-        return [self._row_of[n.node.node_id] for n in nodes if n.score > 0 and n.node.node_id in self._row_of]
+        scores = self._bm25.get_scores_from_ids(ids)
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+        top = top[np.argsort(-scores[top], kind="stable")]
+        rows = self._bm25_rows[top]
+        return [int(r) for r, s in zip(rows, scores[top]) if s > 0 and r >= 0]
 
-    def retrieve(self, query: str, k: int) -> Retrieved:
+    def retrieve(self, query: str, k: int, boost: Callable[[Chunk], float] | None = None) -> Retrieved:
+        """Top ``k`` fused candidates; ``boost`` (optional) multiplies each fused score, e.g. for
+        chunks dated as the question's time expression (see ``news.py``)."""
         n = len(self.index.chunks)
         if n == 0:
             return Retrieved((), (), 0.0)
@@ -62,6 +84,8 @@ class Retriever:
             fused[row] = fused.get(row, 0.0) + 1.0 / (self.rrf_k + rank + 1)
         for rank, row in enumerate(sparse):
             fused[row] = fused.get(row, 0.0) + 1.0 / (self.rrf_k + rank + 1)
+        if boost is not None:
+            fused = {row: score * boost(self.index.chunks[row]) for row, score in fused.items()}
         order = sorted(fused, key=lambda r: (-fused[r], r))[:k]
         chunks = tuple(self.index.chunks[r] for r in order)
         hits = tuple(self.to_hit(c, fused[r]) for c, r in zip(chunks, order))
@@ -78,4 +102,5 @@ class Retriever:
             score=score,
             published=chunk.published,
             chunk_id=chunk.id,
+            published_inferred=chunk.published_inferred,
         )
