@@ -14,8 +14,12 @@ import re
 import threading
 import time
 import unicodedata
+from dataclasses import replace
 from typing import Iterator, Sequence
 
+from . import articles, news
+from .context import Compacted, ContextBudget, compact
+from .dates import date_label
 from .embed import Embedder, make_embedder
 from .errors import QuestionError
 from .ingest import expected_manifest
@@ -67,6 +71,7 @@ class Assistant:
         self.index = index
         self.embedder = embedder
         self.retriever = Retriever(index, embedder, candidate_k=settings.candidate_k, rrf_k=settings.rrf_k)
+        self._sentence_vectors = news.SentenceVectors(embedder)
         self.verifier = Verifier(embedder, min_overlap=settings.support_overlap, min_similarity=settings.support_similarity)
         self._llm = llm
         self._llm_lock = threading.Lock()
@@ -89,7 +94,8 @@ class Assistant:
     # -- retrieval -------------------------------------------------------------------------
     def search(self, query: str, k: int | None = None) -> list[Hit]:
         query = clean_question(query, self.settings.max_question_chars)
-        return list(self.retriever.retrieve(query, k or self.settings.top_k).hits)
+        boost = news.time_boost(news.time_query(query, self.index.chunks), self.settings.time_boost)
+        return list(self.retriever.retrieve(query, k or self.settings.top_k, boost=boost).hits)
 
     # -- answering -------------------------------------------------------------------------
     def ask(self, question: str) -> Answer:
@@ -125,13 +131,18 @@ class Assistant:
             standalone = self.rewrite(history, question)
             query = standalone
             timings["rewrite_s"] = time.perf_counter() - began
+        plan = articles.classify(query)
+        if plan is not None:  # "Which articles mention ...", "Summarise the article about ...", "What happened on ..."
+            holder.answer = yield from articles.answer(self, plan, query if standalone else question, standalone, timings, began)
+            return
         t = time.perf_counter()
-        found = self.retriever.retrieve(query, self.settings.top_k)
+        found = self.context(query)
         timings["retrieve_s"] = time.perf_counter() - t
         if not found.chunks or found.best_similarity < self.settings.min_dense_score:
             holder.answer = self._refusal(question, standalone, found, timings, began)
             return
-        messages = self.build_messages(query, found)
+        shown = self.compact(query, found)
+        messages = self.build_messages(query, shown.prompt)
         t = time.perf_counter()
         pieces: list[str] = []
         for token in self._generate(messages):
@@ -141,24 +152,34 @@ class Assistant:
             yield token
         timings["generate_s"] = time.perf_counter() - t
         t = time.perf_counter()
-        checked = self.verifier.verify("".join(pieces), list(found.chunks), query, self._documents)
+        # The model saw trimmed passages; its [n] is checked against the whole passage n.
+        judged = list(shown.originals.chunks)
+        groups = news.groups_for(found, judged)
+        checked = self.verifier.verify("".join(pieces), judged, query, self._documents, groups=groups)
         timings["verify_s"] = time.perf_counter() - t
         if not checked.supported and checked.refused_by_model and found.best_similarity >= self.settings.retry_similarity:
             # Small models refuse too readily. With strong evidence, ask once for the best
             # sentence verbatim; it still has to pass verification and answer the question.
             t = time.perf_counter()
-            retry = "".join(self._generate(self.build_messages(query, found, template="answer_retry")))
-            second = self.verifier.verify(retry, list(found.chunks), query, self._documents)
+            retry = "".join(self._generate(self.build_messages(query, shown.prompt, template="answer_retry")))
+            second = self.verifier.verify(retry, judged, query, self._documents, groups=groups)
             if second.supported and self.verifier.addresses(second, query):
                 checked = second
             timings["retry_s"] = time.perf_counter() - t
+        statement = None
+        if conflicts := news.relevant_conflicts(getattr(found, "conflicts", ()), query):
+            # The small model picks one side; the engine states the disagreement with both quotes.
+            claims, sides = news.disagreement_claims(conflicts)
+            extra = self.verifier.verify(claims, sides, query, self._documents)
+            if extra.sentences and all(s.supported for s in extra.sentences):
+                checked, statement = news.append_disagreement(checked, extra)
         if not checked.supported:
             holder.answer = self._refusal(question, standalone, found, timings, began, checked.sentences)
             return
         timings["total_s"] = time.perf_counter() - began
         holder.answer = Answer(
             question=question,
-            answer=checked.render(),
+            answer=statement or checked.render(),
             refused=False,
             citations=checked.citations,
             sentences=checked.sentences,
@@ -167,13 +188,33 @@ class Assistant:
             timings=timings,
         )
 
+    def context(self, query: str) -> news.NewsContext:
+        """Retrieve for ``query`` with passages dated as its time expression ranked higher, merge
+        reprinted passages and find where the articles disagree (see ``news.py``)."""
+        s = self.settings
+        boost = news.time_boost(news.time_query(query, self.index.chunks), s.time_boost)
+        found = self.retriever.retrieve(query, s.top_k + s.extra_candidates, boost=boost)
+        context = news.build_context(found, s.top_k, self._sentence_vectors, reprint_similarity=s.reprint_similarity)
+        conflicts = news.find_conflicts(context, self._sentence_vectors, topic_similarity=s.conflict_similarity, same_story=s.same_story_similarity)
+        return replace(context, conflicts=conflicts)
+
+    def compact(self, query: str, found: Retrieved) -> Compacted:
+        """The passages to show the model: only their sentences that support ``query`` when
+        ``context_compaction`` is on (a shorter prompt, a sooner first token; see ``context.py``)."""
+        if not self.settings.context_compaction:
+            return Compacted(found, found, ())
+        return compact(query, found, self.embedder, ContextBudget.from_settings(self.settings))
+
+    def sources(self) -> list[articles.SourceInfo]:
+        """The articles of the index: file, title, publication date (and whether inferred), size."""
+        return articles.sources(self)
+
     def build_messages(self, question: str, found: Retrieved, template: str = "answer") -> list[dict[str, str]]:
         passages = "\n\n".join(
             render(
                 "passage",
                 n=i,
-                source=c.source,
-                published=c.published or "unknown",
+                published=", ".join(date_label(m.published, m.published_inferred) for m in news.passage_sources(found, c)),
                 text=c.text.replace("<<<", "« ").replace(">>>", " »"),
             ).strip()
             for i, c in enumerate(found.chunks, start=1)

@@ -7,20 +7,23 @@ index version atomically. Problem files are skipped with a one-line reason; noth
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import os
+import stat
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from .chunk import chunk_article
 from .clean import clean
+from .dates import infer_published
 from .embed import Embedder
 from .errors import IndexMismatchError, IngestError
 from .settings import Settings
-from .store import FORMAT_VERSION, Document, ingest_lock, load_index, read_manifest, write_index
+from .store import FORMAT_VERSION, Document, VectorIndexConfig, ingest_lock, load_index, read_manifest, write_index
 from .types import Chunk, IngestReport
 
 SUFFIXES = {".txt": "text", ".md": "text", ".markdown": "text", ".html": "html", ".htm": "html"}
@@ -55,11 +58,18 @@ def discover(paths: list[Path]) -> tuple[list[SourceFile], dict[str, str]]:
             candidates = []
             for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                for d in [d for d in dirnames if (Path(dirpath) / d).is_symlink()]:
+                    dirnames.remove(d)  # a linked folder could loop or leave the corpus
+                    skipped[_display((Path(dirpath) / d).relative_to(root).as_posix())] = "symlinked folder not followed"
                 for name in sorted(filenames):
                     if name.startswith("."):
                         continue
                     path = Path(dirpath) / name
-                    candidates.append((path.relative_to(root).as_posix(), path))
+                    rel = path.relative_to(root).as_posix()
+                    if _display(rel) != rel:  # stored names and JSON output must be valid UTF-8
+                        skipped[_display(rel)] = "file name is not valid UTF-8; rename the file"
+                        continue
+                    candidates.append((rel, path))
             candidates = [(n, p) for n, p in candidates if _inside(p, real_root, skipped, n)]
         for name, path in candidates:
             if path.suffix.lower() not in SUFFIXES:
@@ -67,6 +77,11 @@ def discover(paths: list[Path]) -> tuple[list[SourceFile], dict[str, str]]:
             else:
                 files[name] = SourceFile(name, path)
     return sorted(files.values(), key=lambda f: f.source), skipped
+
+
+def _display(name: str) -> str:
+    """``name`` with undecodable bytes (kept by Python as surrogates) shown as U+FFFD."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _inside(path: Path, real_root: Path, skipped: dict[str, str], name: str) -> bool:
@@ -83,14 +98,24 @@ def _inside(path: Path, real_root: Path, skipped: dict[str, str], name: str) -> 
     return True
 
 
-def read_article(path: Path) -> tuple[str, str, str]:
+def read_article(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[str, str, str]:
     """(text, encoding, sha256) of a file; raises ValueError with a one-line reason."""
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise ValueError(f"file is {size / 1e6:.0f} MB, over the {MAX_FILE_BYTES / 1e6:.0f} MB limit")
+    st = path.stat()
+    if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block or never end
+        raise ValueError("not a regular file")
+    if st.st_size > max_bytes:
+        raise ValueError(f"file is {st.st_size / 1e6:.1f} MB, over the {max_bytes / 1e6:g} MB limit (setting max_file_mb)")
     data = path.read_bytes()
-    if b"\x00" in data[:8192]:
-        raise ValueError("binary file (contains NUL bytes)")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise ValueError("broken UTF-16 text") from exc
+        if not text.strip():
+            raise ValueError("empty file")
+        return text, "utf-16", hashlib.sha256(data).hexdigest()
+    if b"\x00" in data or sum(b < 9 or 13 < b < 27 or 27 < b < 32 for b in data[:8192]) > 0.1 * min(len(data), 8192):
+        raise ValueError("binary file (NUL or control bytes), not text")
     for encoding in ("utf-8-sig", "cp1252", "latin-1"):
         try:
             text = data.decode(encoding)
@@ -116,11 +141,11 @@ def ingest(
     files, skipped = discover(paths)
     with ingest_lock(index_dir):
         old = None
-        if not rebuild and read_manifest(index_dir) is not None:
+        if not rebuild:
             try:
-                old = load_index(index_dir, expected_manifest(settings, embedder))
+                old = load_index(index_dir, expected_manifest(settings, embedder)) if read_manifest(index_dir) is not None else None
             except IndexMismatchError:
-                old = None  # other model/format/chunking: everything is re-embedded
+                old = None  # other model/format/chunking, or damaged: everything is re-embedded
         old_chunks: dict[str, list[int]] = {}
         if old is not None:
             for i, c in enumerate(old.chunks):
@@ -134,7 +159,7 @@ def ingest(
         seen_hashes: dict[str, str] = {}
         for f in files:
             try:
-                text, encoding, digest = read_article(f.path)
+                text, encoding, digest = read_article(f.path, int(settings.max_file_mb * 1e6))
             except (OSError, ValueError) as exc:
                 skipped[f.source] = str(exc) if isinstance(exc, ValueError) else f"unreadable: {exc.strerror or exc}"
                 continue
@@ -151,13 +176,17 @@ def ingest(
                 unchanged.append(f.source)
                 continue
             article = clean(text, is_html=SUFFIXES[f.path.suffix.lower()] == "html")
+            inferred = article.published is None and (date := infer_published(text)) is not None
+            if inferred:
+                article = replace(article, published=date)
             pieces = chunk_article(
                 article, f.source, max_tokens=settings.chunk_tokens, overlap=settings.chunk_overlap_sentences
             )
+            pieces = [replace(c, published_inferred=True) for c in pieces] if inferred else pieces
             if not pieces:
                 skipped[f.source] = "no text left after cleaning"
                 continue
-            documents.append(Document(f.source, text, digest, article.published, article.title, encoding, len(pieces)))
+            documents.append(Document(f.source, text, digest, article.published, article.title, encoding, len(pieces), inferred))
             new_chunks.extend(pieces)
             (updated if prior is not None else added).append(f.source)
 
@@ -172,9 +201,13 @@ def ingest(
                 "format_version": FORMAT_VERSION,
                 **expected_manifest(settings, embedder),
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "files": {d.source: {"sha256": d.sha256, "published": d.published, "chunks": d.chunks} for d in documents},
+                "files": {d.source: {"sha256": d.sha256, "published": d.published, "published_inferred": d.published_inferred, "chunks": d.chunks} for d in documents},
             }
-            write_index(index_dir, manifest, documents, chunks, embeddings)
+            try:
+                write_index(index_dir, manifest, documents, chunks, embeddings, vector_index=VectorIndexConfig.from_settings(settings))
+            except (OSError, RuntimeError) as exc:  # disk full, read-only folder (faiss raises RuntimeError)
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else " ".join(str(exc).split())[-160:]
+                raise IngestError(f"could not write the index in {index_dir} ({reason}); the previous index is unchanged") from exc
     return IngestReport(
         added=tuple(added),
         updated=tuple(updated),

@@ -4,7 +4,8 @@ Layout of ``index_dir``::
 
     current            name of the live version folder (replaced atomically)
     versions/<name>/   manifest.json, documents.jsonl, chunks.jsonl, embeddings.npy,
-                       faiss.index (llama-index FaissVectorStore), bm25/ (llama-index BM25Retriever)
+                       faiss.index (llama-index FaissVectorStore; exact, or HNSW above a size
+                       threshold), bm25/ (llama-index BM25Retriever, built once at ingest)
     .lock              held while an ingest runs
 
 A version folder is complete before ``current`` points at it, so a crash at any moment leaves
@@ -29,7 +30,7 @@ import numpy as np
 from .errors import IndexMismatchError, IndexNotFoundError, IngestError
 from .types import Chunk
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: documents and chunks carry published_inferred
 FIX = "rebuild it with: rag ingest --rebuild --index {dir}"
 
 
@@ -44,6 +45,41 @@ class Document:
     title: str | None
     encoding: str
     chunks: int
+    published_inferred: bool = False
+
+
+@dataclass(frozen=True)
+class VectorIndexConfig:
+    """Which FAISS index ``write_index`` builds. Exact inner product up to ``approximate_above``
+    vectors, HNSW (approximate, much faster to search) above it; 0 means always exact."""
+
+    approximate_above: int = 50_000
+    hnsw_m: int = 32
+    ef_construction: int = 80
+    ef_search: int = 96
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> VectorIndexConfig:
+        return cls(settings.approximate_index_above, settings.hnsw_m, settings.hnsw_ef_construction, settings.hnsw_ef_search)
+
+
+def build_vector_index(embeddings: np.ndarray, dim: int, config: VectorIndexConfig) -> tuple[Any, dict[str, Any]]:
+    """A filled FAISS inner-product index for ``embeddings`` and its description for the manifest.
+    Row ``i`` of ``embeddings`` gets FAISS id ``i`` in both kinds."""
+    import faiss
+
+    vectors = np.ascontiguousarray(embeddings, dtype=np.float32).reshape(-1, dim)
+    if config.approximate_above and len(vectors) > config.approximate_above:
+        index = faiss.IndexHNSWFlat(dim, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = config.ef_construction
+        index.hnsw.efSearch = config.ef_search  # persisted by faiss.write_index
+        described = {"kind": "hnsw", "m": config.hnsw_m, "ef_construction": config.ef_construction, "ef_search": config.ef_search}
+    else:
+        index = faiss.IndexFlatIP(dim)
+        described = {"kind": "flat-ip"}
+    if len(vectors):
+        index.add(vectors)
+    return index, described
 
 
 @dataclass
@@ -74,7 +110,9 @@ def current_version(index_dir: Path) -> Path | None:
     pointer = index_dir / "current"
     if not pointer.is_file():
         return None
-    name = pointer.read_text(encoding="utf-8").strip()
+    name = pointer.read_text(encoding="utf-8", errors="replace").strip()
+    if not name or "/" in name or name.startswith("."):  # a damaged pointer names no version
+        return None
     path = index_dir / "versions" / name
     return path if path.is_dir() else None
 
@@ -84,9 +122,12 @@ def read_manifest(index_dir: Path) -> dict[str, Any] | None:
     if version is None:
         return None
     try:
-        return json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise IndexMismatchError(f"index manifest in {index_dir} is unreadable ({exc}); {FIX.format(dir=index_dir)}") from exc
+    if not isinstance(manifest, dict):
+        raise IndexMismatchError(f"index manifest in {index_dir} is not a JSON object; {FIX.format(dir=index_dir)}")
+    return manifest
 
 
 def write_index(
@@ -95,22 +136,30 @@ def write_index(
     documents: list[Document],
     chunks: list[Chunk],
     embeddings: np.ndarray,
+    *,
+    vector_index: VectorIndexConfig | None = None,
 ) -> Path:
     """Write a complete new version, then switch ``current`` to it and delete older versions."""
+    versions = index_dir / "versions"
+    versions.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=versions))
+    try:
+        return _write_version(index_dir, tmp, manifest, documents, chunks, embeddings, vector_index)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # e.g. disk full: leave no half-written folder behind
+        raise
+
+
+def _write_version(index_dir, tmp, manifest, documents, chunks, embeddings, vector_index) -> Path:  # noqa: ANN001
     from llama_index.core.schema import TextNode
     from llama_index.retrievers.bm25 import BM25Retriever
     from llama_index.vector_stores.faiss import FaissVectorStore
 
-    import faiss
-
-    versions = index_dir / "versions"
-    versions.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=versions))
+    versions = tmp.parent
     dim = int(manifest["embedding_dim"])
-    flat = faiss.IndexFlatIP(dim)
-    if len(embeddings):
-        flat.add(np.ascontiguousarray(embeddings, dtype=np.float32))
-    FaissVectorStore(faiss_index=flat).persist(persist_path=str(tmp / "faiss.index"))
+    faiss_index, described = build_vector_index(embeddings, dim, vector_index or VectorIndexConfig())
+    manifest = {**manifest, "vector_index": described}
+    FaissVectorStore(faiss_index=faiss_index).persist(persist_path=str(tmp / "faiss.index"))
     if chunks:
         nodes = [TextNode(text=c.text, id_=c.id) for c in chunks]
         BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=min(len(nodes), 20)).persist(str(tmp / "bm25"))
@@ -175,8 +224,12 @@ def load_index(index_dir: Path, expected: dict[str, Any]) -> IndexData:
 @contextlib.contextmanager
 def ingest_lock(index_dir: Path) -> Iterator[None]:
     """Hold an exclusive, non-blocking lock so two ingests never write the same index."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".lock", "w") as fh:
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        fh = open(index_dir / ".lock", "w")
+    except OSError as exc:
+        raise IngestError(f"cannot write the index folder {index_dir} ({exc.strerror or exc})") from exc
+    with fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
