@@ -79,6 +79,18 @@ def lexical_share(question: str, sentence: str) -> float:
     return len(wanted & have) / len(wanted)
 
 
+QUOTE_MARKS = ("\"", "“", "‘", "'")
+
+
+def _with_speaker(units: tuple[Sentence, ...], j: int) -> list[int]:
+    """Sentence ``j``, and the one after it when ``j`` is a bare quotation: the next sentence
+    usually says who spoke ("... !" Modi wrote on X.), and a quote shown without its speaker
+    invites the model to credit it to whoever the question names."""
+    if units[j].text.lstrip().startswith(QUOTE_MARKS) and j + 1 < len(units):
+        return [j, j + 1]
+    return [j]
+
+
 def score_sentences(question: str, chunks: list[Chunk], embedder: Embedder, lexical_weight: float) -> list[np.ndarray]:
     """Per chunk, one support score per sentence: cosine similarity to the question plus
     ``lexical_weight`` times the lexical share. One encoder call for all sentences."""
@@ -115,10 +127,11 @@ def compact(question: str, found: Retrieved, embedder: Embedder, budget: Context
         if len(chosen) >= limit:
             break
         j = int(np.argmax(scores[i]))
-        cost = budget.passage_overhead_tokens + estimate_tokens(_units(chunks[i])[j].text)
+        group = _with_speaker(_units(chunks[i]), j)
+        cost = budget.passage_overhead_tokens + sum(estimate_tokens(_units(chunks[i])[g].text) for g in group)
         if chosen and (used + cost > budget.budget_tokens or best[i] < budget.min_sentence_score):
             continue
-        chosen[i] = {j}
+        chosen[i] = set(group)
         used += cost
     # Second pass: more supporting sentences of the kept passages, best first, while they fit.
     extra = sorted(
@@ -126,14 +139,16 @@ def compact(question: str, found: Retrieved, embedder: Embedder, budget: Context
         key=lambda t: (-t[0], t[1], t[2]),
     )
     for score, i, j in extra:
-        if score < budget.min_sentence_score or len(chosen[i]) >= budget.max_sentences_per_passage:
+        group = [g for g in _with_speaker(_units(chunks[i]), j) if g not in chosen[i]]
+        if score < budget.min_sentence_score or not group or len(chosen[i]) + len(group) > budget.max_sentences_per_passage:
             continue
-        cost = estimate_tokens(_units(chunks[i])[j].text)
+        cost = sum(estimate_tokens(_units(chunks[i])[g].text) for g in group)
         if used + cost <= budget.budget_tokens:
-            chosen[i].add(j)
+            chosen[i].update(group)
             used += cost
 
-    kept = sorted(chosen)  # retrieval order, so passage numbers follow the retriever's ranking
+    # Best-supported passage first: the small model leans on passage [1].
+    kept = sorted(chosen, key=lambda i: (-best[i], i))
     trimmed = []
     for i in kept:
         sentences = tuple(s for j, s in enumerate(_units(chunks[i])) if j in chosen[i])
