@@ -21,7 +21,6 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Iterator
 
 from .dates import TimeQuery, date_label, mentions
-from .news import time_query
 from .prompts import render
 from .types import Answer, Chunk, Sentence
 from .verify import VerifiedAnswer, content_words
@@ -136,7 +135,7 @@ def answer(assistant: Assistant, plan: ArticleQuestion, question: str, standalon
         heading = f"{len(first)} of {total} articles mention {plan.topic}:"
         labels = [f"{c.source}, {date_label(c.published, c.published_inferred)}" for _, c in items]
     else:
-        when = time_query(f"what happened {plan.topic}", assistant.index.chunks)
+        when = assistant.time_query(f"what happened {plan.topic}")
         items, labels = _timeline(assistant, when, limit) if when else ([], [])
         heading = f"What the articles date {plan.topic}:"
     if not items:

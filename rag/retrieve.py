@@ -70,6 +70,10 @@ class Retriever:
         rows = self._bm25_rows[top]
         return [int(r) for r, s in zip(rows, scores[top]) if s > 0 and r >= 0]
 
+    def lexical(self, query: str, k: int) -> list[Chunk]:
+        """The ``k`` best BM25 matches for ``query`` (only chunks sharing a word with it)."""
+        return [self.index.chunks[row] for row in self._sparse(query, k)]
+
     def retrieve(self, query: str, k: int, boost: Callable[[Chunk], float] | None = None) -> Retrieved:
         """Top ``k`` fused candidates; ``boost`` (optional) multiplies each fused score, e.g. for
         chunks dated as the question's time expression (see ``news.py``)."""
