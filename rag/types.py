@@ -6,7 +6,7 @@ Offsets (``start``/``end``) are always character offsets into the ORIGINAL artic
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -34,7 +34,10 @@ class Chunk:
     published_inferred: bool = False  # the date was read from the dateline, not given
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # By hand: dataclasses.asdict deep-copies recursively and took ~1 s per 10k chunks.
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["sentences"] = [{"text": s.text, "start": s.start, "end": s.end} for s in self.sentences]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Chunk:
