@@ -230,6 +230,29 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in spans if text[s:e].strip()]
 
 
+MAX_SENTENCE_CHARS = 600  # ~120 words: a "sentence" longer than a chunk is cut into pieces
+
+
+def cap_length(text: str, spans: list[tuple[int, int]], limit: int = MAX_SENTENCE_CHARS) -> list[tuple[int, int]]:
+    """Cut spans longer than ``limit`` characters, after a ";" or "," or else at a space in
+    their second half, so text without sentence ends (lists, tables, run-on dumps) still makes
+    chunks the 256-token embedder reads whole instead of one giant chunk."""
+    out = []
+    for s, e in spans:
+        while e - s > limit:
+            window = text[s + limit // 2 : s + limit]
+            cut = max(window.rfind("; "), window.rfind(", "))
+            cut = cut + 1 if cut >= 0 else window.rfind(" ")
+            cut = s + limit // 2 + cut if cut > 0 else s + limit  # no space at all: a hard cut
+            out.append((s, cut))
+            s = cut
+            while s < e and text[s].isspace():
+                s += 1
+        if s < e:
+            out.append((s, e))
+    return out
+
+
 def _key(text: str) -> str:
     return " ".join(WORD.findall(text.lower()))
 
@@ -254,7 +277,7 @@ def clean(raw: str, *, is_html: bool = False) -> CleanArticle:
         if title is None and p_index < 3 and len(text) < 120 and not TERMINAL.search(text):
             title = text
         brk = max(brk, PARAGRAPH)
-        for s, e in split_sentences(text):
+        for s, e in cap_length(text, split_sentences(text)):
             key = _key(text[s:e])
             if len(key.split()) >= 3 and key in seen:
                 dropped += 1

@@ -79,3 +79,15 @@ def test_chunks_never_span_a_dropped_repeat():
         span = raw[c.start : c.end]
         assert span.count("Putin and Xi Forge Alliances") <= 1
         assert span.count("military parade in Red Square") <= 1
+
+
+def test_text_without_sentence_ends_still_makes_embedder_sized_chunks():
+    raw = "Market prices today " + ", ".join(f"item {i} costs {i * 3} yuan" for i in range(400)) + "\n"
+    article = clean(raw)
+    chunks = chunk_article(article, "prices.txt", max_tokens=160, overlap=1)
+    assert len(chunks) > 5
+    assert max(estimate_tokens(c.text) for c in chunks) <= 200  # the embedder reads 256 tokens
+    for s in article.sentences:  # every piece is still an exact span of the file
+        assert " ".join(raw[s.start : s.end].split()) == " ".join(s.text.split())
+    covered = "".join(raw[s.start : s.end] for s in article.sentences)
+    assert covered.replace(" ", "") == raw.strip().replace(" ", "")  # nothing lost between pieces
