@@ -148,7 +148,7 @@ def ingest(
         old = None
         if not rebuild:
             try:
-                old = load_index(index_dir, expected_manifest(settings, embedder), searchable=False) if read_manifest(index_dir) is not None else None
+                old = load_index(index_dir, expected_manifest(settings, embedder)) if read_manifest(index_dir) is not None else None
             except IndexMismatchError:
                 old = None  # other model/format/chunking, or damaged: everything is re-embedded
         old_chunks: dict[str, list[int]] = {}

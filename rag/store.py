@@ -188,10 +188,8 @@ def _write_version(index_dir, tmp, manifest, documents, chunks, embeddings, vect
     return final
 
 
-def load_index(index_dir: Path, expected: dict[str, Any], *, searchable: bool = True) -> IndexData:
-    """Load the live version, checking it against ``expected`` manifest fields. With
-    ``searchable=False`` (what ingest needs to reuse vectors) the FAISS and BM25 indexes are not
-    read: ``vector_store`` and ``bm25`` are None."""
+def load_index(index_dir: Path, expected: dict[str, Any]) -> IndexData:
+    """Load the live version, checking it against ``expected`` manifest fields."""
     from llama_index.retrievers.bm25 import BM25Retriever
     from llama_index.vector_stores.faiss import FaissVectorStore
 
@@ -214,11 +212,11 @@ def load_index(index_dir: Path, expected: dict[str, Any], *, searchable: bool = 
         }
         chunks = [Chunk.from_dict(json.loads(line)) for line in (version / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
         embeddings = np.load(version / "embeddings.npy")
-        vector_store = FaissVectorStore.from_persist_path(str(version / "faiss.index")) if searchable else None
-        bm25 = BM25Retriever.from_persist_dir(str(version / "bm25")) if chunks and searchable else None
+        vector_store = FaissVectorStore.from_persist_path(str(version / "faiss.index"))
+        bm25 = BM25Retriever.from_persist_dir(str(version / "bm25")) if chunks else None
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexMismatchError(f"index in {index_dir} is damaged ({type(exc).__name__}: {exc}); {fix}") from exc
-    if embeddings.shape != (len(chunks), manifest.get("embedding_dim")) or (vector_store is not None and vector_store.client.ntotal != len(chunks)):
+    if embeddings.shape != (len(chunks), manifest.get("embedding_dim")) or vector_store.client.ntotal != len(chunks):
         raise IndexMismatchError(f"index in {index_dir} is inconsistent (vectors and chunks differ); {fix}")
     return IndexData(version, manifest, documents, chunks, embeddings, vector_store, bm25)
 
