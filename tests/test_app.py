@@ -194,8 +194,13 @@ class Recorder:
 def chat(monkeypatch, tmp_path, make_assistant):
     """Run app handlers in a Chainlit HTTP context; returns (app module, recorder, build)."""
     import chainlit.data as cl_data
+    from chainlit.config import FILES_DIRECTORY
     from chainlit.context import init_http_context
     from chainlit.emitter import BaseChainlitEmitter
+
+    # Chainlit makes ./.files when imported and a chainlit server deletes it when it stops (the
+    # browser tests run one here), after which sending an element in-process fails.
+    FILES_DIRECTORY.mkdir(parents=True, exist_ok=True)
 
     import app
     from rag.feedback import FeedbackDataLayer, FeedbackStore
