@@ -21,10 +21,14 @@ fi
 
 "$PIP" install -q -c constraints.txt -e ".[local,dev]"
 
-# Debian's chromium for the browser test (Playwright must not download its own).
-if [ "${RAG_SKIP_CHROMIUM:-0}" != 1 ] && ! command -v chromium >/dev/null 2>&1; then
+# Debian packages: chromium for the browser test (Playwright must not download its own) and
+# GNU time, which `make bench` uses to read the peak memory of `rag ask`.
+PKGS=""
+if [ "${RAG_SKIP_CHROMIUM:-0}" != 1 ] && ! command -v chromium >/dev/null 2>&1; then PKGS="chromium"; fi
+[ -x /usr/bin/time ] || PKGS="$PKGS time"
+if [ -n "$PKGS" ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $PKGS >/dev/null
 fi
 
 # Assemble and checksum the local model once (about 10 s), so the first question is not slow.
