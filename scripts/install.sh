@@ -11,12 +11,32 @@ PIP=".venv/bin/pip"
 # torch first, pinned: a CPU wheel ships on these machines; anything else pulls CUDA builds.
 "$PIP" install -q torch==2.13.0
 
-# llama-cpp-python has no usable wheel here: build it, with flags that avoid the AMX crash
-# (see OFFLINE.md), and never from pip's cache (a cached wheel may carry other flags).
-if ! .venv/bin/python -c "import importlib.metadata as m; assert m.version('llama_cpp_python') == '0.3.36'" 2>/dev/null; then
-  echo "building llama-cpp-python (about 4 minutes)..."
-  CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON -DGGML_CPU_REPACK=OFF" \
-    "$PIP" install -q --no-cache-dir "llama-cpp-python==0.3.36"
+# llama-cpp-python has no usable wheel here: build it for the CPU it runs on. rag/cpu.py derives
+# the ggml flags from /proc/cpuinfo (AVX2, AVX-512 only where present, never AMX or a native
+# build); the stamp records them, so a .venv carried to another kind of CPU is rebuilt instead of
+# dying with "Illegal instruction". Never from pip's cache: a cached wheel may carry other flags.
+STAMP=.venv/llama-cpu.json
+WANT=$("$PY" rag/cpu.py stamp)
+if ! .venv/bin/python -c "import importlib.metadata as m; assert m.version('llama_cpp_python') == '0.3.36'" 2>/dev/null \
+   || [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
+  echo "building llama.cpp for this CPU ($("$PY" rag/cpu.py describe)); about 5 minutes on 2 cores..."
+  rm -f "$STAMP"
+  LOG=.venv/llama-build.log
+  CMAKE_ARGS="$("$PY" rag/cpu.py cmake-args)" "$PIP" install --no-cache-dir --force-reinstall --no-deps \
+    "llama-cpp-python==0.3.36" >"$LOG" 2>&1 &
+  BUILD=$!
+  START=$SECONDS
+  while kill -0 "$BUILD" 2>/dev/null; do
+    sleep 15
+    kill -0 "$BUILD" 2>/dev/null && printf '  still building llama.cpp: %d s\n' $((SECONDS - START))
+  done
+  if ! wait "$BUILD"; then
+    echo "error: building llama-cpp-python failed; the last lines of $LOG:" >&2
+    tail -n 20 "$LOG" >&2
+    exit 1
+  fi
+  echo "$WANT" >"$STAMP"
+  echo "  built in $((SECONDS - START)) s"
 fi
 
 "$PIP" install -q -c constraints.txt -e ".[local,dev]"
