@@ -16,13 +16,13 @@ PIP=".venv/bin/pip"
 # build); the stamp records them, so a .venv carried to another kind of CPU is rebuilt instead of
 # dying with "Illegal instruction". Never from pip's cache: a cached wheel may carry other flags.
 STAMP=.venv/llama-cpu.json
-WANT=$("$PY" rag/cpu.py stamp)
+WANT=$("$PY" -P rag/cpu.py stamp)
 if ! .venv/bin/python -c "import importlib.metadata as m; assert m.version('llama_cpp_python') == '0.3.36'" 2>/dev/null \
    || [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
-  echo "building llama.cpp for this CPU ($("$PY" rag/cpu.py describe)); about 5 minutes on 2 cores..."
+  echo "building llama.cpp for this CPU ($("$PY" -P rag/cpu.py describe)); about 5 minutes on 2 cores..."
   rm -f "$STAMP"
   LOG=.venv/llama-build.log
-  CMAKE_ARGS="$("$PY" rag/cpu.py cmake-args)" "$PIP" install --no-cache-dir --force-reinstall --no-deps \
+  CMAKE_ARGS="$("$PY" -P rag/cpu.py cmake-args)" "$PIP" install --no-cache-dir --force-reinstall --no-deps \
     "llama-cpp-python==0.3.36" >"$LOG" 2>&1 &
   BUILD=$!
   START=$SECONDS
