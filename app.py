@@ -15,9 +15,7 @@ import chainlit as cl
 from chainlit.input_widget import Select, Slider, Switch
 
 from rag import Answer, AnswerStream, RagError, Settings
-from rag.feedback import FeedbackDataLayer, FeedbackStore
-from rag.ui import (
-    Engines,
+from rag.faces.chat import (
     answer_markdown,
     citation_element_name,
     citation_markdown,
@@ -26,6 +24,8 @@ from rag.ui import (
     passage_element_name,
     passage_markdown,
 )
+from rag.faces.engines import Engines
+from rag.faces.feedback import FeedbackDataLayer, FeedbackStore
 
 log = logging.getLogger("rag.app")
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.chunk import chunk_article
-from rag.clean import clean
+from rag.ingest.chunk import chunk_article
+from rag.ingest.clean import clean
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

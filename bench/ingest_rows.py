@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from rag import Settings
-from rag.ingest import expected_manifest, ingest
-from rag.store import current_version, load_index
+from rag.index.store import expected_manifest
+from rag.ingest.run import ingest
+from rag.index.store import current_version, load_index
 
 
 class TimedEmbedder:

@@ -1,5 +1,5 @@
 """Local-model latency: time to first token and to the full answer on seeds questions, with
-today's prompt and with the compacted one (rag/context.py), interleaved question by question on
+today's prompt and with the compacted one (rag/answer/compact.py), interleaved question by question on
 one loaded model; llama.cpp's KV-cache reuse of the shared prompt prefix; peak RSS of `rag ask`.
 """
 
@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 from rag import Assistant, Settings
-from rag.context import ContextBudget, compact
-from rag.llm import LocalLLM
+from rag.answer.compact import ContextBudget, compact
+from rag.llm.local import LocalLLM
 
 from .report import median
 
@@ -55,7 +55,7 @@ def measure_answers(index_dir: Path, embedder, questions: list[str], settings: S
                 messages = assistant.build_messages(q, found)
             prepared = time.perf_counter() - began
             first, total, text = _timed_stream(llm, messages, settings, began)
-            checked = assistant.verifier.verify(text, verify_chunks, q, assistant._documents)
+            checked = assistant.verifier.verify(text, verify_chunks, q, assistant.documents)
             record[mode] = {
                 "first_s": first,
                 "total_s": total,

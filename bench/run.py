@@ -10,9 +10,9 @@ from typing import Callable
 import numpy as np
 
 from rag import Settings
-from rag.embed import MiniLMEmbedder
-from rag.ingest import ingest
-from rag.store import VectorIndexConfig, build_vector_index
+from rag.index.embed import MiniLMEmbedder
+from rag.ingest.run import ingest
+from rag.index.store import VectorIndexConfig, build_vector_index
 
 from . import ingest_rows, llm_rows, search_rows
 from .corpus import CACHE, ROOT, SEEDS, SentenceMeanEmbedder, seed_sentences, write_corpus
@@ -58,8 +58,8 @@ def run_all(sizes: tuple[int, int, int], *, skip_llm: bool, log: Callable[[str],
     ours = ingest_rows.product_ingest(main_corpus, work / "idx-main", embedder, settings)
     texts = ingest_rows.load_texts(work / "idx-main", embedder, settings)
     log("[1] encoder limit: tuning batch size, then encoding the same texts")
-    best_bs, rates = ingest_rows.tune_batch_size(embedder._model, texts)
-    limit_s = ingest_rows.encoder_limit(embedder._model, texts, best_bs)
+    best_bs, rates = ingest_rows.tune_batch_size(embedder.model, texts)
+    limit_s = ingest_rows.encoder_limit(embedder.model, texts, best_bs)
     raw["ingest"] = {"ours": ours, "limit_s": limit_s, "batch_rates": rates, "best_batch": best_bs, "chars": chars}
     ratio = limit_s / ours["seconds"]
     rate = ours["chunks"] / ours["seconds"]
@@ -152,7 +152,7 @@ def run_all(sizes: tuple[int, int, int], *, skip_llm: bool, log: Callable[[str],
         result = llm_rows.measure_answers(seed_index, embedder, questions[:n], settings)
         raw["llm"] = result
         full, short = llm_rows.summary(result, "full"), llm_rows.summary(result, "compact")
-        for label, s in (("today's prompt", full), ("compacted prompt (rag/context.py)", short)):
+        for label, s in (("today's prompt", full), ("compacted prompt (rag/answer/compact.py)", short)):
             rows.append(Row(
                 f"4. first token, {label}",
                 f"p50 {s['first_p50']:.2f} s, max {s['first_max']:.2f} s ({s['tokens']:.0f} prompt tokens p50)",
@@ -184,7 +184,7 @@ def run_all(sizes: tuple[int, int, int], *, skip_llm: bool, log: Callable[[str],
         "- Search timings call `Assistant.search` (query cleaning, MiniLM query embedding, FAISS, BM25, fusion, hits); the default "
         "retriever is `VectorStoreIndex(...).as_retriever()` over the same chunks and vectors with a FAISS IndexFlatL2 store.",
         "- Local-model rows: one loaded Qwen2.5-Coder-1.5B (llama.cpp), greedy, both prompt shapes interleaved per question; the "
-        "compacted prompt keeps only supporting sentences (rag/context.py) and is verified against the full original passages.",
+        "compacted prompt keeps only supporting sentences (rag/answer/compact.py) and is verified against the full original passages.",
         f"- Started {time.strftime('%Y-%m-%d %H:%M')}; raw figures: ~/.cache/rag-news/bench/last-<mode>.json.",
     ]
     return rows, details, raw

@@ -7,7 +7,7 @@
 Importing this package does no work: models and indexes load when you ask for them.
 """
 
-from .engine import Assistant, AnswerStream
+from .answer.engine import Assistant, AnswerStream
 from .errors import (
     IndexMismatchError,
     IndexNotFoundError,

@@ -33,3 +33,11 @@ class LLMTimeoutError(LLMError):
 
 class PromptError(RagError):
     """A prompt template is missing or was given the wrong variables."""
+
+
+class EvalError(RagError):
+    """The evaluation could not run (bad options, empty corpus, ...)."""
+
+
+class GoldenError(EvalError):
+    """A line of the golden file is not a valid case."""

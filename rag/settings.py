@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     hnsw_ef_search: int = Field(96, ge=8, description="HNSW candidate list size while searching (stored in the index; re-ingest with --rebuild to change it); higher is more accurate and slower.")
     min_dense_score: float = Field(0.25, description="Below this cosine similarity for the best passage the engine refuses without asking the LLM.")
 
-    # News features (rag/news.py, rag/dates.py, rag/articles.py)
+    # News features (rag/answer/news.py, rag/text/dates.py, rag/answer/articles.py)
     reprint_similarity: float = Field(0.8, ge=0.0, le=1.0, description="Sentences of two articles at least this similar (MiniLM cosine) are treated as one reprinted wire sentence: shown once, cited to both files.")
     conflict_similarity: float = Field(0.45, ge=0.0, le=1.0, description="Least similarity of two sentences from different articles for a different place of the same event to count as a disagreement.")
     same_story_similarity: float = Field(0.75, ge=0.0, le=1.0, description="Least similarity of two sentences for different numbers or days in them to count as a disagreement.")
@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     extra_candidates: int = Field(4, ge=0, le=20, description="Passages retrieved beyond top_k, so that merging reprints still fills top_k context passages.")
     article_lines: int = Field(8, ge=1, le=50, description="Most lines in a list or timeline answer (\"Which articles mention ...\", \"What happened on ...\").")
 
-    # Prompt compaction (rag/context.py): fewer prompt tokens, so the local model answers sooner
+    # Prompt compaction (rag/answer/compact.py): fewer prompt tokens, so the local model answers sooner
     context_compaction: bool = Field(True, description="Show the model only the sentences of each passage that support the question (verification still uses the whole passages).")
     context_budget_tokens: int = Field(175, ge=32, description="Most (estimated) tokens of passage text and passage headers in the prompt when compaction is on; 175 gives ~275-token prompts, ~2 s to the first local token on 2 cores.")
     context_passage_overhead_tokens: int = Field(22, ge=0, description="Tokens counted for each passage's header and delimiters (prompts/passage.txt): 22 Qwen tokens measured for one date.")

@@ -46,6 +46,18 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class Conflict:
+    """Two sentences of different articles that give a different ``kind`` of value (``place``,
+    ``number`` or ``date``) for what ``topic`` names."""
+
+    kind: str
+    topic: str
+    values: tuple[str, str]
+    first: tuple[Sentence, Chunk]
+    second: tuple[Sentence, Chunk]
+
+
+@dataclass(frozen=True)
 class Hit:
     """A retrieved passage. ``text`` equals the original file's characters ``[start:end]``."""
 

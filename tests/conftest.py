@@ -17,7 +17,7 @@ SEEDS = ROOT / "seeds"
 
 @pytest.fixture(scope="session")
 def embedder():
-    from rag.embed import MiniLMEmbedder
+    from rag.index.embed import MiniLMEmbedder
 
     return MiniLMEmbedder()
 
@@ -26,7 +26,7 @@ def embedder():
 def seed_index(tmp_path_factory, embedder) -> Path:
     """Index folder built from seeds/ with the real embedder. Treat as read-only."""
     from rag import Settings
-    from rag.ingest import ingest
+    from rag.ingest.run import ingest
 
     index_dir = tmp_path_factory.mktemp("seed-index")
     ingest([SEEDS], Settings(index_dir=index_dir), embedder)
@@ -45,7 +45,7 @@ def corpus(tmp_path) -> Path:
 def make_assistant(seed_index, embedder):
     """Build an Assistant on the seed index with a fake LLM scripted by ``replies``."""
     from rag import Assistant, Settings
-    from rag.llm import FakeLLM
+    from rag.llm.fake import FakeLLM
 
     def build(replies=None, **overrides):
         settings = Settings(index_dir=seed_index, llm_backend="fake", **overrides)

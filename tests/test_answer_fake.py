@@ -5,7 +5,7 @@ import json
 import pytest
 
 from rag import QuestionError
-from rag.verify import parse_answer
+from rag.answer.verify import parse_answer
 
 
 def _check_quotes(assistant, answer):

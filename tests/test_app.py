@@ -1,4 +1,4 @@
-"""The chat UI without a browser: formatting (rag/ui.py), the feedback store and data layer,
+"""The chat UI without a browser: formatting (rag/faces/chat.py, rag/faces/engines.py), the feedback store and data layer,
 and app.py's handlers driven through a recording Chainlit context with the fake LLM."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import json
 import pytest
 
 from rag import Answer, AnswerSentence, Citation, Hit, IndexNotFoundError, LLMError, LLMTimeoutError, QuestionError, Settings
-from rag.ui import (
-    Engines,
+from rag.faces.engines import Engines
+from rag.faces.chat import (
     answer_markdown,
     citation_element_name,
     citation_markdown,
@@ -144,7 +144,7 @@ def test_error_messages_are_one_line(exc, expected):
 def test_feedback_store_and_data_layer(tmp_path):
     from chainlit.types import Feedback
 
-    from rag.feedback import FeedbackDataLayer, FeedbackStore
+    from rag.faces.feedback import FeedbackDataLayer, FeedbackStore
 
     store = FeedbackStore(tmp_path / "data" / "feedback.jsonl")
     layer = FeedbackDataLayer(store)
@@ -163,10 +163,10 @@ def test_feedback_store_and_data_layer(tmp_path):
 # -- engines -----------------------------------------------------------------------------------
 def test_engines_share_index_and_vary_top_k(seed_index, embedder):
     from rag import Assistant
-    from rag.llm import FakeLLM
+    from rag.llm.fake import FakeLLM
 
-    engines = Engines(Settings(index_dir=seed_index, llm_backend="fake"))
-    engines._base = Assistant.from_settings(engines.settings, embedder=embedder, llm=FakeLLM())
+    settings = Settings(index_dir=seed_index, llm_backend="fake")
+    engines = Engines(settings, base=Assistant.from_settings(settings, embedder=embedder, llm=FakeLLM()))
     base = engines.get()
     variant = engines.get(top_k=2)
     assert base is engines.get(top_k=base.settings.top_k)
@@ -203,7 +203,7 @@ def chat(monkeypatch, tmp_path, make_assistant):
     FILES_DIRECTORY.mkdir(parents=True, exist_ok=True)
 
     import app
-    from rag.feedback import FeedbackDataLayer, FeedbackStore
+    from rag.faces.feedback import FeedbackDataLayer, FeedbackStore
 
     rec = Recorder()
 
@@ -238,8 +238,7 @@ def chat(monkeypatch, tmp_path, make_assistant):
 
     def build(replies=None, **overrides):
         assistant, llm = make_assistant(replies, **overrides)
-        engines = Engines(assistant.settings)
-        engines._base = assistant
+        engines = Engines(assistant.settings, base=assistant)
         monkeypatch.setattr(app, "engines", lambda: engines)
         return llm
 
@@ -291,7 +290,7 @@ def test_message_streams_then_shows_verified_answer_with_side_elements(chat):
     assert "Removed" in final["output"] and "~~It will &lt;b&gt;triple&lt;/b&gt;" in final["output"]
     side = [e for e in rec.elements if e["display"] == "side"]
     assert [e["name"] for e in side] == ["[1]"] and side[0]["forId"] == final["id"]
-    assert layer._messages[final["id"]]["sources"] == ["001_794c705cbf82de55.txt"]
+    assert layer.remembered(final["id"])["sources"] == ["001_794c705cbf82de55.txt"]
 
 
 def test_follow_up_uses_history(chat):
@@ -341,7 +340,7 @@ def test_bad_question_gives_one_line(chat, question, expected):
 def test_llm_failure_gives_one_line(chat, monkeypatch):
     import chainlit as cl
 
-    from rag.llm import FakeLLM
+    from rag.llm.fake import FakeLLM
 
     app, rec, build, run, _ = chat
     llm = build()

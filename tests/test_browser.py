@@ -174,7 +174,7 @@ A second paragraph about boats and the weather.
 @pytest.fixture
 def script_server(tmp_path, embedder):
     from rag import Settings
-    from rag.ingest import ingest
+    from rag.ingest.run import ingest
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -1,7 +1,8 @@
 """Cleaning keeps a way back to the original file; chunking respects the embedder's size."""
 
-from rag.chunk import chunk_article, estimate_tokens
-from rag.clean import clean, split_sentences
+from rag.ingest.chunk import chunk_article, estimate_tokens
+from rag.ingest.clean import clean
+from rag.text.sentences import split_sentences
 
 from .conftest import SEEDS
 

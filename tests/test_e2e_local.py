@@ -13,7 +13,7 @@ pytestmark = pytest.mark.llm
 
 def ask(seed_index, question):
     out = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "ask", question, "--json", "--index", str(seed_index)],
+        [sys.executable, "-m", "rag.faces.cli", "ask", question, "--json", "--index", str(seed_index)],
         capture_output=True, text=True, cwd=ROOT, timeout=300,
     )
     assert out.returncode == 0, out.stderr[-2000:]

@@ -9,21 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from rag.cli import main
-from rag.eval_report import format_html, format_table
-from rag.evaluate import (
-    GoldenCase,
-    GoldenError,
-    alce_scores,
-    check_thresholds,
-    load_golden,
-    llm_judge,
-    load_thresholds,
-    must_include_coverage,
-    retrieval_scores,
-    run_eval,
-    score_case,
-)
+from rag.faces.cli import main
+from rag.eval.report import format_html, format_table
+from rag.errors import GoldenError
+from rag.eval.golden import GoldenCase, load_golden
+from rag.eval.metrics import alce_scores, check_thresholds, load_thresholds, must_include_coverage, retrieval_scores, score_case
+from rag.eval.run import llm_judge, run_eval
 from rag.types import Answer, AnswerSentence, Citation
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,8 +7,9 @@ import sys
 import pytest
 
 from rag import IndexMismatchError, IndexNotFoundError, Settings
-from rag.ingest import expected_manifest, ingest
-from rag.store import current_version, load_index, read_manifest
+from rag.index.store import expected_manifest
+from rag.ingest.run import ingest
+from rag.index.store import current_version, load_index, read_manifest
 
 from .conftest import ROOT
 
@@ -46,7 +47,7 @@ def test_reingest_embeds_only_changed_files_and_drops_deleted(tmp_path, corpus, 
 
 
 def test_index_built_with_other_model_or_format_is_refused(tmp_path, corpus, embedder):
-    from rag.embed import FakeEmbedder
+    from rag.index.embed import FakeEmbedder
 
     settings = Settings(index_dir=tmp_path / "idx")
     ingest([corpus], settings, embedder)
@@ -75,7 +76,7 @@ def test_hybrid_search_finds_the_trade_figure(make_assistant):
 
 def test_search_cli_json_text_equals_original_file_slice(seed_index):
     out = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "search", "Where did Xi open the SCO summit?", "-k", "3", "--json", "--index", str(seed_index)],
+        [sys.executable, "-m", "rag.faces.cli", "search", "Where did Xi open the SCO summit?", "-k", "3", "--json", "--index", str(seed_index)],
         capture_output=True, text=True, check=True, cwd=ROOT,
     )
     data = json.loads(out.stdout)

@@ -18,8 +18,8 @@ import time
 import pytest
 
 from rag import LLMError, LLMTimeoutError, Settings
-from rag.llm import make_llm
-from rag.ui import error_message
+from rag.llm.factory import make_llm
+from rag.faces.chat import error_message
 
 from .conftest import ROOT
 from .llm_server import REPLY, MisbehavingServer, free_port
@@ -153,7 +153,7 @@ def test_cli_reports_a_failing_backend_in_one_line(server, seed_index):
         "RAG_LLM_BACKOFF_S": "0.1",
     }
     out = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "ask", "What was China-Russia trade in 2024?", "--index", str(seed_index)],
+        [sys.executable, "-m", "rag.faces.cli", "ask", "What was China-Russia trade in 2024?", "--index", str(seed_index)],
         capture_output=True, text=True, cwd=ROOT, env=env, timeout=120,
     )
     assert out.returncode == 2 and "Traceback" not in out.stderr and "SECRETKEY" not in out.stderr + out.stdout
@@ -166,7 +166,7 @@ def test_cli_reports_a_failing_backend_in_one_line(server, seed_index):
 def test_corrupted_or_missing_local_model_is_rebuilt_from_its_packages(tmp_path):
     """A flipped byte (same size) or a deleted file is caught by the checksum and the file is
     assembled again from the installed part packages."""
-    from rag.model import MODELS, _sha256, ensure_model
+    from rag.llm.model_file import MODELS, ensure_model, sha256_of
 
     spec = MODELS["qwen2.5-coder-1.5b"]
     good = ensure_model("qwen2.5-coder-1.5b", Settings().cache_dir)
@@ -179,7 +179,7 @@ def test_corrupted_or_missing_local_model_is_rebuilt_from_its_packages(tmp_path)
         fh.seek(spec.size // 2)
         fh.write(bytes([byte[0] ^ 0xFF]))
     assert ensure_model("qwen2.5-coder-1.5b", tmp_path) == target
-    assert _sha256(target) == spec.sha256
+    assert sha256_of(target) == spec.sha256
     target.unlink()
     assert ensure_model("qwen2.5-coder-1.5b", tmp_path) == target and target.stat().st_size == spec.size
     assert not list(target.parent.glob(".assembling-*"))

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from rag.cli import _print_answer, main
-from rag.dates import date_label, infer_published, mentions, parse_time_query
-from rag.news import build_context, groups_for
+from rag.faces.cli import format_answer, main
+from rag.text.dates import date_label, infer_published, mentions, parse_time_query
+from rag.answer.news import build_context, groups_for
 
 from .conftest import SEEDS
 
@@ -61,7 +61,7 @@ def test_citation_shows_an_inferred_date(make_assistant, capsys):
     answer = assistant.ask("In which month did Xi make his state visit to Moscow?")
     cite = next(c for c in answer.citations if c.source == A001)
     assert (cite.published, cite.published_inferred) == ("2025-09-02", True)
-    _print_answer(answer)
+    print(format_answer(answer))
     assert f"{A001} (2025-09-02 (inferred))" in capsys.readouterr().out
 
 
@@ -96,7 +96,7 @@ def test_reprinted_wire_sentences_are_shown_once_and_cite_both_files(make_assist
 def test_a_fuller_reprint_wording_is_kept(make_assistant, embedder):
     assistant, _ = make_assistant()
     found = assistant.retriever.retrieve("What fields do the cooperation agreements between Xi and Putin cover?", 8)
-    from rag.news import SentenceVectors
+    from rag.answer.news import SentenceVectors
 
     context = build_context(found, 4, SentenceVectors(embedder), reprint_similarity=0.8)
     text = " ".join(c.text for c in context.chunks)

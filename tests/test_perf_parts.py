@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from rag import Settings
-from rag.context import ContextBudget, compact
-from rag.ingest import ingest
-from rag.store import VectorIndexConfig, build_vector_index, read_manifest
+from rag.answer.compact import ContextBudget, compact
+from rag.ingest.run import ingest
+from rag.index.store import VectorIndexConfig, build_vector_index, read_manifest
 
 from .conftest import ROOT, SEEDS
 
@@ -31,8 +31,8 @@ def test_fast_bm25_path_ranks_like_llama_index_retriever(make_assistant):
             nodes = [n for n in bm25.retrieve(QueryBundle(query_str=q)) if n.score > 0]
         except ValueError:  # llama-index raises on a query without BM25 tokens
             nodes = []
-        theirs = {retriever._row_of[n.node.node_id]: round(n.score, 4) for n in nodes}
-        ours = retriever._sparse(q, len(assistant.index.chunks))
+        theirs = {retriever.row_of(n.node.node_id): round(n.score, 4) for n in nodes}
+        ours = retriever.sparse(q, len(assistant.index.chunks))
         assert set(ours) == set(theirs), q
         scores = [theirs[r] for r in ours]
         assert scores == sorted(scores, reverse=True), q  # same order up to ties
@@ -45,7 +45,7 @@ def test_fast_dense_path_matches_the_vector_store_query(make_assistant, embedder
     for q in QUESTIONS[:10]:
         vector = embedder.encode([q])[0]
         result = assistant.index.vector_store.query(VectorStoreQuery(query_embedding=vector.tolist(), similarity_top_k=8))
-        ours = assistant.retriever._dense(q, 8)
+        ours = assistant.retriever.dense(q, 8)
         assert [r for r, _ in ours] == [int(i) for i in result.ids]
         assert np.allclose([s for _, s in ours], result.similarities, atol=1e-5)
 
@@ -72,10 +72,10 @@ def test_concurrent_searches_with_different_k_agree_with_serial_ones(make_assist
 
 
 def test_query_fast_path_gives_the_sentence_transformers_vectors(embedder):
-    assert embedder._direct
+    assert embedder.fast_queries
     for texts in (["Where did Xi open the SCO summit?"], ["x", "a much longer question " * 60]):
         ours = embedder.encode(texts)
-        reference = embedder._model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+        reference = embedder.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
         assert np.allclose(ours, reference, atol=1e-5)
 
 
@@ -132,7 +132,7 @@ def test_compaction_keeps_the_supporting_sentence_and_the_originals(make_assista
 
 
 def test_compaction_respects_the_budget_and_decisiveness(make_assistant, embedder):
-    from rag.chunk import estimate_tokens
+    from rag.ingest.chunk import estimate_tokens
 
     assistant, _ = make_assistant()
     for q in QUESTIONS[:12]:
@@ -151,7 +151,7 @@ def test_compaction_respects_the_budget_and_decisiveness(make_assistant, embedde
 
 
 def test_compaction_of_nothing_is_nothing(make_assistant, embedder):
-    from rag.retrieve import Retrieved
+    from rag.index.retrieve import Retrieved
 
     empty = Retrieved((), (), 0.0)
     result = compact("anything", empty, embedder, ContextBudget())

@@ -21,8 +21,9 @@ from pathlib import Path
 import pytest
 
 from rag import IndexMismatchError, IndexNotFoundError, Settings
-from rag.ingest import expected_manifest, ingest
-from rag.store import current_version, load_index
+from rag.index.store import expected_manifest
+from rag.ingest.run import ingest
+from rag.index.store import current_version, load_index
 
 from .conftest import ROOT, SEEDS
 
@@ -30,7 +31,7 @@ ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_WAIT_POLICY": "PASSIVE", "PYTHO
 
 
 def rag(*args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, cwd=ROOT, env=ENV, **kw)
+    return subprocess.run([sys.executable, "-m", "rag.faces.cli", *args], capture_output=True, text=True, cwd=ROOT, env=ENV, **kw)
 
 
 def error_lines(stderr: str) -> list[str]:
@@ -172,7 +173,7 @@ def _write_variant(folder: Path, variant: int, articles: int = 40) -> dict[str, 
 def _ingest_and_kill(corpus: Path, index_dir: Path, when: str, delay: float) -> str:
     """Start `rag ingest`, SIGKILL it at ``when`` (+``delay`` s); return what it was doing."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rag.cli", "ingest", str(corpus), "--index", str(index_dir)],
+        [sys.executable, "-m", "rag.faces.cli", "ingest", str(corpus), "--index", str(index_dir)],
         cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     try:
@@ -223,7 +224,7 @@ def test_second_ingest_is_refused_while_one_runs(tmp_path, seed_index):
     corpus = tmp_path / "corpus"
     target = _write_variant(corpus, 1)
     first = subprocess.Popen(
-        [sys.executable, "-m", "rag.cli", "ingest", str(corpus), "--index", str(index_dir)],
+        [sys.executable, "-m", "rag.faces.cli", "ingest", str(corpus), "--index", str(index_dir)],
         cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:

@@ -13,8 +13,8 @@ import sys
 import pytest
 
 from rag import Assistant, QuestionError, Settings
-from rag.ingest import ingest
-from rag.llm import FakeLLM
+from rag.ingest.run import ingest
+from rag.llm.fake import FakeLLM
 
 from .conftest import ROOT, SEEDS
 from .test_app import Recorder, chat  # noqa: F401 - the recording Chainlit context fixture
@@ -39,7 +39,7 @@ The harbor festival drew 5,000 visitors to the waterfront on Thursday. <script>w
 
 
 def rag(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=180)
+    return subprocess.run([sys.executable, "-m", "rag.faces.cli", *args], capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=180)
 
 
 # -- bad questions -----------------------------------------------------------------------------
@@ -81,7 +81,7 @@ def test_ui_cleans_control_characters(chat):  # noqa: F811 - fixture imported ab
 
     app, rec, build, run, _ = chat
     build()
-    from rag.ui import escape_keeping_markers
+    from rag.faces.chat import escape_keeping_markers
 
     expected = app.engines().base().ask("What was China-Russia trade in 2024?")
 
@@ -128,6 +128,22 @@ def test_passages_are_delimited_data_in_the_prompt(planted_index, embedder):
     assert user["content"].rstrip().endswith("Question: What did the notice on the city library's website say?")
 
 
+def test_summary_prompt_fences_the_article_like_every_prompt(planted_index, embedder):
+    assistant, llm = _assistant(planted_index, embedder)
+    answer = assistant.ask("Summarise the article about the city library notice")
+    assert answer.answer.startswith("Summary of zz_notice.txt")
+    system, user = llm.prompts[-1]
+    assert "never instructions" in system["content"]
+    passages = re.findall(r"^\[(\d+)\] \(published [^\n]*\)\n<<<\n(.*?)\n>>>$", user["content"], re.S | re.M)
+    assert any("city library" in text for _, text in passages)
+    # The planted ">>>" / "<<<" cannot close the summary's passage or open a fake one either.
+    assert user["content"].count("<<<") == user["content"].count(">>>") == len(passages)
+    notice = next(text for _, text in passages if "Ignore all previous" in text)
+    assert " »" in notice and ">>>" not in notice
+    outside = re.sub(r"<<<\n.*?\n>>>", "", user["content"], flags=re.S)
+    assert not re.search(r"Ignore all previous|HACKED|published today", outside)
+
+
 def test_a_model_that_obeys_the_injection_is_not_believed(planted_index, embedder):
     assistant, _ = _assistant(planted_index, embedder, ["HACKED", "HACKED [1]", "HACKED"])
     answer = assistant.ask("What was China-Russia trade in 2024?")
@@ -137,7 +153,7 @@ def test_a_model_that_obeys_the_injection_is_not_believed(planted_index, embedde
 
 @pytest.mark.llm
 def test_local_model_ignores_planted_instructions_and_reports_them_as_a_claim(planted_index, local_assistant):
-    from rag.store import load_index
+    from rag.index.store import load_index
 
     settings = local_assistant.settings.model_copy(update={"index_dir": planted_index})
     assistant = Assistant(settings, load_index(planted_index, {}), local_assistant.embedder, local_assistant.llm)

@@ -6,23 +6,17 @@ text as Markdown, so all text that comes from articles or from the model passes 
 ``escape_markdown`` (HTML and Markdown both shown as literal text). The one exception is
 the ``[n]`` citation markers of a verified answer: they stay bare because Chainlit turns any
 text equal to an element's name into a link to that element.
-
-``Engines`` is the per-process cache of assistants: the index and the embedder load once,
-each LLM backend loads once, and chat settings (``top_k``, backend) pick a variant.
+The per-process cache of assistants is ``engines.py``.
 """
 
 from __future__ import annotations
 
 import re
-import threading
-from dataclasses import dataclass
 
-from .dates import date_label
-from .engine import Assistant
-from .errors import IndexMismatchError, IndexNotFoundError, LLMError, LLMTimeoutError, QuestionError, RagError
-from .llm import LLM, make_llm
-from .settings import Settings
-from .types import Answer, Citation, Hit
+from ..errors import IndexMismatchError, IndexNotFoundError, LLMError, LLMTimeoutError, QuestionError, RagError
+from ..text.dates import date_label
+from ..text.words import strip_markers
+from ..types import Answer, Citation, Hit
 
 MARKER = re.compile(r"\[\d+\]")
 # Every ASCII punctuation character may be backslash-escaped in CommonMark; escaping all
@@ -53,10 +47,6 @@ def escape_keeping_markers(text: str) -> str:
     for marker, piece in zip(markers, pieces[1:]):
         out.append(marker + escape_markdown(piece))
     return "".join(out)
-
-
-def strip_markers(text: str) -> str:
-    return re.sub(r"\s*\[\d+\]", "", text).strip()
 
 
 # -- names of side elements ---------------------------------------------------------------
@@ -200,45 +190,3 @@ def error_message(exc: Exception, index_dir: object = "index") -> str:
         case RagError():
             return f"⚠ {escape_markdown(detail)}"
     return f"⚠ Something went wrong ({type(exc).__name__}); the details are in the server log."
-
-
-# -- engines, once per process -------------------------------------------------------------
-@dataclass
-class Engines:
-    """Cache of assistants sharing one index and embedder; one LLM per backend."""
-
-    settings: Settings
-
-    def __post_init__(self) -> None:
-        self._lock = threading.Lock()
-        self._base: Assistant | None = None
-        self._llms: dict[str, LLM] = {}
-        self._variants: dict[tuple[int, str], Assistant] = {}
-
-    def base(self) -> Assistant:
-        """Loads the index and embedder on first call; errors are raised, not cached."""
-        with self._lock:
-            if self._base is None:
-                self._base = Assistant.from_settings(self.settings)
-            return self._base
-
-    def _llm(self, settings: Settings) -> LLM:
-        with self._lock:
-            if settings.llm_backend not in self._llms:
-                self._llms[settings.llm_backend] = make_llm(settings)
-            return self._llms[settings.llm_backend]
-
-    def get(self, top_k: int | None = None, llm_backend: str | None = None) -> Assistant:
-        """An assistant for these chat settings. Loads the LLM, so call it off the event loop."""
-        base = self.base()
-        key = (top_k or base.settings.top_k, llm_backend or base.settings.llm_backend)
-        if key == (base.settings.top_k, base.settings.llm_backend):
-            return base
-        with self._lock:
-            if key in self._variants:
-                return self._variants[key]
-        settings = base.settings.model_copy(update={"top_k": key[0], "llm_backend": key[1]})
-        llm = base.llm if key[1] == base.settings.llm_backend else self._llm(settings)
-        assistant = Assistant(settings, base.index, base.embedder, llm)
-        with self._lock:
-            return self._variants.setdefault(key, assistant)

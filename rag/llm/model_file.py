@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import LLMError
+from ..errors import LLMError
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,8 @@ def _part_paths(spec: PackagedModel) -> list[Path]:
     return paths
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
+    """The hex sha256 of a file, read in 4 MB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 22), b""):
@@ -89,7 +90,7 @@ def ensure_model(name: str, cache_dir: Path) -> Path:
             mark = {}
         if mark == {"size": st.st_size, "mtime_ns": st.st_mtime_ns} and st.st_size == spec.size:
             return target
-        if st.st_size == spec.size and _matches(spec, _sha256(target)):
+        if st.st_size == spec.size and _matches(spec, sha256_of(target)):
             stamp.write_text(json.dumps({"size": st.st_size, "mtime_ns": st.st_mtime_ns}))
             return target
     folder.mkdir(parents=True, exist_ok=True)

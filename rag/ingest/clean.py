@@ -6,7 +6,7 @@ markdown emphasis, HTML tags and entities, and titles or paragraphs repeated wit
 (kept once). Every character of the cleaned text maps back to an offset in the ORIGINAL file,
 so any span of cleaned text can be quoted exactly from the source.
 
-It does not chunk (see ``chunk.py``) and does not read files (see ``ingest.py``).
+It does not chunk (see ``chunk.py``) and does not read files (see ``files.py``).
 """
 
 from __future__ import annotations
@@ -16,17 +16,11 @@ import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
-from .types import Sentence
+from ..text.sentences import cap_length, split_sentences
+from ..types import Sentence
 
 DATE_PREFIX = re.compile(r"\s*date\s+(\d{4}-\d{2}-\d{2})\b[ \t]*", re.IGNORECASE)
 TERMINAL = re.compile(r"[.!?:;][\"'”’)\]]*$")
-ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "st", "gen", "gov", "sen", "rep", "jr", "sr", "prof", "lt", "col",
-    "capt", "sgt", "no", "vs", "etc", "inc", "corp", "ltd", "co", "jan", "feb", "mar", "apr",
-    "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "u.n", "e.g", "i.e",
-    "a.m", "p.m", "approx", "est", "dept", "fig", "v",
-}
-SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
 WORD = re.compile(r"[A-Za-z0-9]+")
 CONTINUES, PARAGRAPH, GAP = 0, 1, 2
 
@@ -210,47 +204,6 @@ def _paragraphs(stream: _Stream, full_text: str) -> list[Line]:
     if current:
         paragraphs.append(current)
     return paragraphs
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Spans of sentences in ``text``: ends at . ! ? before a capital, except after abbreviations."""
-    spans = []
-    start = 0
-    for m in SENTENCE_END.finditer(text):
-        word = re.search(r"([A-Za-z.]+)\.?[\"'”’)\]]*$", text[start : m.end()])
-        token = word.group(1).lower().rstrip(".") if word else ""
-        if text[m.start()] == "." and (token in ABBREVIATIONS or (len(token) == 1 and token.isalpha())):
-            continue
-        spans.append((start, m.end()))
-        start = m.end()
-        while start < len(text) and text[start].isspace():
-            start += 1
-    if start < len(text):
-        spans.append((start, len(text)))
-    return [(s, e) for s, e in spans if text[s:e].strip()]
-
-
-MAX_SENTENCE_CHARS = 600  # ~120 words: a "sentence" longer than a chunk is cut into pieces
-
-
-def cap_length(text: str, spans: list[tuple[int, int]], limit: int = MAX_SENTENCE_CHARS) -> list[tuple[int, int]]:
-    """Cut spans longer than ``limit`` characters, after a ";" or "," or else at a space in
-    their second half, so text without sentence ends (lists, tables, run-on dumps) still makes
-    chunks the 256-token embedder reads whole instead of one giant chunk."""
-    out = []
-    for s, e in spans:
-        while e - s > limit:
-            window = text[s + limit // 2 : s + limit]
-            cut = max(window.rfind("; "), window.rfind(", "))
-            cut = cut + 1 if cut >= 0 else window.rfind(" ")
-            cut = s + limit // 2 + cut if cut > 0 else s + limit  # no space at all: a hard cut
-            out.append((s, cut))
-            s = cut
-            while s < e and text[s].isspace():
-                s += 1
-        if s < e:
-            out.append((s, e))
-    return out
 
 
 def _key(text: str) -> str:

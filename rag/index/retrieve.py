@@ -7,21 +7,27 @@ similarity, which the engine uses to refuse when the evidence is too weak.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
+from ..types import Chunk, Conflict, Hit
 from .embed import Embedder
 from .store import IndexData
-from .types import Chunk, Hit
 
 
 @dataclass(frozen=True)
 class Retrieved:
+    """Passages for a query, best first. ``members`` maps a passage's chunk id to every chunk it
+    stands for (a story merged with its reprints; absent: just itself); ``conflicts`` are the
+    disagreements found among the passages. Retrieval leaves both empty; ``answer/news.py`` fills them."""
+
     hits: tuple[Hit, ...]
     chunks: tuple[Chunk, ...]
     best_similarity: float
+    members: dict[str, tuple[Chunk, ...]] = field(default_factory=dict)
+    conflicts: tuple[Conflict, ...] = ()
 
 
 class Retriever:
@@ -47,12 +53,17 @@ class Retriever:
         corpus = (bm25.corpus or []) if bm25 is not None else []
         self._bm25_rows = np.array([self._row_of.get(d.get("node_id"), -1) for d in corpus], dtype=np.int64)
 
-    def _dense(self, query: str, k: int) -> list[tuple[int, float]]:
+    def row_of(self, chunk_id: str) -> int:
+        """The row of a chunk in ``index.chunks`` (and in FAISS); KeyError for an unknown id."""
+        return self._row_of[chunk_id]
+
+    def dense(self, query: str, k: int) -> list[tuple[int, float]]:
+        """FAISS rows and cosine similarities of the ``k`` nearest chunks, best first."""
         vector = np.ascontiguousarray(self.embedder.encode([query])[:1], dtype=np.float32)
         scores, ids = self._faiss.search(vector, k)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
-    def _sparse(self, query: str, k: int) -> list[int]:
+    def sparse(self, query: str, k: int) -> list[int]:
         """BM25 rows with a positive score, best first; the query is tokenised exactly as
         llama-index's ``BM25Retriever`` does it (lower case, same pattern, stop words, stemmer)."""
         if self._bm25 is None or not len(self._bm25_rows):
@@ -72,7 +83,7 @@ class Retriever:
 
     def lexical(self, query: str, k: int) -> list[Chunk]:
         """The ``k`` best BM25 matches for ``query`` (only chunks sharing a word with it)."""
-        return [self.index.chunks[row] for row in self._sparse(query, k)]
+        return [self.index.chunks[row] for row in self.sparse(query, k)]
 
     def retrieve(self, query: str, k: int, boost: Callable[[Chunk], float] | None = None) -> Retrieved:
         """Top ``k`` fused candidates; ``boost`` (optional) multiplies each fused score, e.g. for
@@ -81,8 +92,8 @@ class Retriever:
         if n == 0:
             return Retrieved((), (), 0.0)
         depth = min(n, max(self.candidate_k, k))
-        dense = self._dense(query, depth)
-        sparse = self._sparse(query, depth)
+        dense = self.dense(query, depth)
+        sparse = self.sparse(query, depth)
         fused: dict[int, float] = {}
         for rank, (row, _) in enumerate(dense):
             fused[row] = fused.get(row, 0.0) + 1.0 / (self.rrf_k + rank + 1)

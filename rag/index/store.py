@@ -27,11 +27,21 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .errors import IndexMismatchError, IndexNotFoundError, IngestError
-from .types import Chunk
+from ..errors import IndexMismatchError, IndexNotFoundError, IngestError
+from ..settings import Settings
+from ..types import Chunk
+from .embed import Embedder
 
 FORMAT_VERSION = 2  # 2: documents and chunks carry published_inferred
 FIX = "rebuild it with: rag ingest --rebuild --index {dir}"
+
+
+def chunking_config(settings: Settings) -> dict[str, object]:
+    return {"splitter": "sentences-v1", "chunk_tokens": settings.chunk_tokens, "overlap_sentences": settings.chunk_overlap_sentences}
+
+
+def expected_manifest(settings: Settings, embedder: Embedder) -> dict[str, object]:
+    return {"embedding_model": embedder.name, "embedding_dim": embedder.dim, "chunking": chunking_config(settings)}
 
 
 @dataclass(frozen=True)
@@ -59,7 +69,7 @@ class VectorIndexConfig:
     ef_search: int = 96
 
     @classmethod
-    def from_settings(cls, settings: Any) -> VectorIndexConfig:
+    def from_settings(cls, settings: Settings) -> VectorIndexConfig:
         return cls(settings.approximate_index_above, settings.hnsw_m, settings.hnsw_ef_construction, settings.hnsw_ef_search)
 
 

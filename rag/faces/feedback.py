@@ -62,6 +62,10 @@ class FeedbackDataLayer(BaseDataLayer):
         while len(self._messages) > self.MAX_REMEMBERED:
             self._messages.popitem(last=False)
 
+    def remembered(self, message_id: str) -> dict[str, Any]:
+        """The details remembered for a message (empty when none or forgotten)."""
+        return dict(self._messages.get(message_id, {}))
+
     async def upsert_feedback(self, feedback: Feedback) -> str:
         feedback_id = feedback.id or str(uuid.uuid4())
         self.store.add(

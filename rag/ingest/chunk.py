@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
+from ..types import Chunk, Sentence
 from .clean import GAP, PARAGRAPH, CleanArticle
-from .types import Chunk, Sentence
 
 _PIECE = re.compile(r"\w+|[^\w\s]")
 

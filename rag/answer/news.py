@@ -10,7 +10,8 @@
   agreements") or day. ``relevant_conflicts`` keeps those the question asks about, and
   ``disagreement_claims`` turns them into model-style text made only of the two quoted sentences,
   which the engine verifies like any answer.
-* ``time_boost`` multiplies the fused score of chunks dated as the question's time expression.
+* ``time_boost`` multiplies the fused score of chunks dated as the question's time expression;
+  ``anchor_query`` dates the event of "before the parade" from the chunks that name it.
 
 Nothing here calls the LLM or renders prompts; the engine does both.
 """
@@ -22,34 +23,19 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .dates import TimeQuery, event_anchor, mentions, parse_iso, parse_time_query
-from .embed import Embedder
-from .retrieve import Retrieved
-from .types import AnswerSentence, Chunk, Sentence
-from .verify import VerifiedAnswer, content_words, numbers
+from ..index.embed import Embedder
+from ..index.retrieve import Retrieved
+from ..text.dates import TimeQuery, mentions, parse_iso
+from ..text.words import MONTH_NAMES, WEEKDAYS, content_words, numbers
+from ..types import AnswerSentence, Chunk, Conflict, Hit, Sentence
+from .verify import VerifiedAnswer
 
 PLACE = re.compile(r"\b(?:in|at)\s+(?P<place>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)")
-NOT_PLACES = {
-    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-    "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-    "the", "a", "an", "this", "that", "his", "her", "their", "its",
-}
+NOT_PLACES = {*MONTH_NAMES, *WEEKDAYS, "the", "a", "an", "this", "that", "his", "her", "their", "its"}
 CONTAINED = re.compile(r"\b(?:in|at)\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?,\s+(?P<region>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\b")
 WHERE = re.compile(r"\b(?:where|which (?:city|country|place)|location|held|hosted|take place|took place|venue)\b", re.IGNORECASE)
 WHEN = re.compile(r"\b(?:when|what (?:date|day)|which (?:date|day))\b", re.IGNORECASE)
 HOW_MANY = re.compile(r"\bhow (?:many|much)\b", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Conflict:
-    """Two sentences of different articles that give a different ``kind`` of value (``place``,
-    ``number`` or ``date``) for what ``topic`` names."""
-
-    kind: str
-    topic: str
-    values: tuple[str, str]
-    first: tuple[Sentence, Chunk]
-    second: tuple[Sentence, Chunk]
 
 
 @dataclass(frozen=True)
@@ -60,21 +46,18 @@ class NewsContext(Retrieved):
     chunk in ``members[chunks[n-1].id]``, which is what the verifier judges and cites. Keyed by
     id, so trimming or dropping passages (``dataclasses.replace``) keeps the mapping right."""
 
-    members: dict[str, tuple[Chunk, ...]] = field(default_factory=dict)
     shown_from: dict[Sentence, Chunk] = field(default_factory=dict)  # the chunk a shown sentence is from
-    conflicts: tuple[Conflict, ...] = ()
 
 
 def groups_for(found: Retrieved, chunks: tuple[Chunk, ...] | list[Chunk] | None = None) -> list[list[Chunk]]:
     """The chunks each passage stands for, for ``Verifier.verify(..., groups=...)``."""
-    members = getattr(found, "members", {})
-    return [list(members.get(c.id, (c,))) for c in (found.chunks if chunks is None else chunks)]
+    return [list(found.members.get(c.id, (c,))) for c in (found.chunks if chunks is None else chunks)]
 
 
 def passage_sources(found: Retrieved, chunk: Chunk) -> tuple[Chunk, ...]:
     """One member chunk per article of a passage, first retrieved first (for its header)."""
     seen: dict[str, Chunk] = {}
-    for c in getattr(found, "members", {}).get(chunk.id, (chunk,)):
+    for c in found.members.get(chunk.id, (chunk,)):
         seen.setdefault(c.source, c)
     return tuple(seen.values())
 
@@ -95,6 +78,16 @@ class SentenceVectors:
         return np.stack([self._cache[k] for k in keys]) if keys else np.zeros((0, self.embedder.dim), dtype=np.float32)
 
 
+@dataclass
+class Passage:
+    """A context passage while it is being built: the chunks it stands for (first retrieved
+    first), the sentences it shows with the chunk each is from, and the hit that placed it."""
+
+    members: list[Chunk]
+    shown: list[tuple[Sentence, Chunk]]
+    hit: Hit
+
+
 def _richer(a: Sentence, b: Sentence) -> bool:
     """Whether ``b`` says more than ``a`` (more content words the other lacks)."""
     wa, wb = content_words(a.text), content_words(b.text)
@@ -103,10 +96,10 @@ def _richer(a: Sentence, b: Sentence) -> bool:
 
 def build_context(found: Retrieved, k: int, vectors: SentenceVectors, *, reprint_similarity: float) -> NewsContext:
     """Group the retrieved chunks (best first) into at most ``k`` passages, merging reprints."""
-    passages: list[dict] = []  # {"members": [Chunk], "shown": [(Sentence, Chunk)], "hit": Hit}
+    passages: list[Passage] = []
     for chunk, hit in zip(found.chunks, found.hits):
         items = [(s, chunk) for s in chunk.sentences]
-        earlier = [(p_i, j, sc) for p_i, p in enumerate(passages) for j, sc in enumerate(p["shown"]) if sc[1].source != chunk.source]
+        earlier = [(p_i, j, sc) for p_i, p in enumerate(passages) for j, sc in enumerate(p.shown) if sc[1].source != chunk.source]
         duplicates: dict[int, tuple[int, int]] = {}  # sentence index -> (passage, shown index)
         if earlier and items:
             sims = vectors.of(items) @ vectors.of([sc for _, _, sc in earlier]).T
@@ -116,26 +109,26 @@ def build_context(found: Retrieved, k: int, vectors: SentenceVectors, *, reprint
                     duplicates[i] = earlier[j][:2]
         for i, (p_i, j) in duplicates.items():
             target = passages[p_i]
-            if chunk not in target["members"]:
-                target["members"].append(chunk)
-            if _richer(target["shown"][j][0], items[i][0]):
-                target["shown"][j] = items[i]
+            if chunk not in target.members:
+                target.members.append(chunk)
+            if _richer(target.shown[j][0], items[i][0]):
+                target.shown[j] = items[i]
         rest = [items[i] for i in range(len(items)) if i not in duplicates]
         homes = sorted({p_i for p_i, _ in duplicates.values()})
         if duplicates and (not rest or (len(homes) == 1 and 2 * len(duplicates) >= len(items))):
-            passages[homes[0]]["shown"].extend(rest)  # mostly a reprint: the rest joins that passage
+            passages[homes[0]].shown.extend(rest)  # mostly a reprint: the rest joins that passage
             continue
         if len(passages) < k:
-            passages.append({"members": [chunk], "shown": rest, "hit": hit})
+            passages.append(Passage([chunk], rest, hit))
     chunks, members, shown_from = [], {}, {}
     for p in passages:
-        primary = p["members"][0]
-        sentences = tuple(s for s, _ in p["shown"])
+        primary = p.members[0]
+        sentences = tuple(s for s, _ in p.shown)
         chunks.append(replace(primary, text=" ".join(s.text for s in sentences), sentences=sentences))
-        members[primary.id] = tuple(p["members"])
-        shown_from.update({s: c for s, c in p["shown"]})
+        members[primary.id] = tuple(p.members)
+        shown_from.update({s: c for s, c in p.shown})
     return NewsContext(
-        hits=tuple(p["hit"] for p in passages),
+        hits=tuple(p.hit for p in passages),
         chunks=tuple(chunks),
         best_similarity=found.best_similarity,
         members=members,
@@ -253,12 +246,10 @@ def chunk_matches(chunk: Chunk, query: TimeQuery) -> bool:
     return day.month == query.month and (query.day is None or day.day == query.day) and (query.year in (None, day.year))
 
 
-def anchor_query(question: str, chunks: list[Chunk]) -> TimeQuery | None:
-    """For "before/after the <event>": the date of the earliest dated sentence naming the event
-    (a sentence without a date takes its article's), as a ``TimeQuery``."""
-    anchor = event_anchor(question)
-    if anchor is None:
-        return None
+def anchor_query(anchor: tuple[str, str], chunks: list[Chunk]) -> TimeQuery | None:
+    """For ``("before", "parade")`` of "before the parade": the date of the earliest dated
+    sentence of ``chunks`` naming the event (a sentence without a date takes its article's), as a
+    ``TimeQuery``."""
     relation, event = anchor
     words = content_words(event)
     if not words:
@@ -277,10 +268,6 @@ def anchor_query(question: str, chunks: list[Chunk]) -> TimeQuery | None:
         return None
     y, m, d = min(dates)
     return TimeQuery(relation, y, m, d, f"{relation} the {event}")
-
-
-def time_query(question: str, chunks: list[Chunk]) -> TimeQuery | None:
-    return parse_time_query(question) or anchor_query(question, chunks)
 
 
 def time_boost(query: TimeQuery | None, factor: float):  # noqa: ANN201 - a Callable[[Chunk], float] or None

@@ -18,9 +18,10 @@ from typing import Sequence
 
 import numpy as np
 
-from .clean import split_sentences
-from .embed import Embedder
-from .types import AnswerSentence, Chunk, Citation
+from ..index.embed import Embedder
+from ..text.sentences import split_sentences
+from ..text.words import content_words, names, numbers, word_forms
+from ..types import AnswerSentence, Chunk, Citation
 
 CITE = re.compile(r"\[(?:passages?\s*)?(\d+(?:\s*[,;&]\s*(?:and\s*)?\d+)*)\]", re.IGNORECASE)
 REFUSAL = re.compile(
@@ -33,64 +34,6 @@ META = re.compile(
     r"^(?:this|that|the)\s+(?:information|statement|answer|fact)s?\s+(?:is|are|was|can be)\s+(?:found|supported|stated|mentioned|given|provided)\b[^.]*\bpassages?\b[^.]*[.!]?$",
     re.IGNORECASE,
 )
-NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-CAPITALISED = re.compile(r"\b[A-Z][A-Za-z’'\-]*")
-WORDS = re.compile(r"[a-z0-9]+")
-MONTHS = {
-    "jan": "january", "feb": "february", "mar": "march", "apr": "april", "jun": "june", "jul": "july",
-    "aug": "august", "sep": "september", "sept": "september", "oct": "october", "nov": "november", "dec": "december",
-}
-STOP = set(
-    """a an the and or but if then than that this these those there their they them he she his her its it we
-    our you your i me my is are was were be been being am do does did done has have had having of in on at
-    to for from by with about as into onto over under after before between during through against without
-    within also too very more most less least such so not no nor only own same other some any each both all
-    few many much can could will would shall should may might must what which who whom whose when where why
-    how said says say according while because although though however just again further once here up down
-    out off above below above per via new one two three several including include includes included""".split()
-)
-
-
-def _norm_word(word: str) -> str:
-    word = word.lower().replace("’", "'")
-    word = re.sub(r"'s$", "", word)
-    return MONTHS.get(word.rstrip("."), word)
-
-
-def _stem(word: str) -> str:
-    for suffix in ("ations", "ation", "ings", "ing", "ied", "ies", "ed", "es", "ly", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
-
-
-def numbers(text: str) -> set[str]:
-    found = set()
-    for raw in NUMBER.findall(text):
-        value = re.sub(r",(?=\d{3}\b)", "", raw).rstrip(".,")
-        found.add(value[:-2] if value.endswith(".0") else value)
-    return found
-
-
-def names(text: str) -> set[str]:
-    out = set()
-    for token in CAPITALISED.findall(text):
-        for part in token.split("-"):
-            word = _norm_word(part)
-            # "May" the month is a name to check, "may" the verb a stop word.
-            if word and (word not in STOP or part == "May") and not word.isdigit():
-                out.add(word)
-    return out
-
-
-def content_words(text: str) -> set[str]:
-    words = (_norm_word(w) for w in WORDS.findall(text.lower().replace("’", "'")))
-    return {_stem(w) for w in words if w not in STOP and not w.isdigit() and len(w) > 1}
-
-
-def _mentions(text: str) -> set[str]:
-    """Every normalised word of a passage, for name look-ups."""
-    return {_norm_word(w) for w in re.findall(r"[A-Za-z’']+", text)}
 
 
 def is_refusal(text: str) -> bool:
@@ -167,7 +110,7 @@ class Verifier:
         return out
 
     def judge(self, claim: str, chunk: Chunk, question: Focus, sims: np.ndarray) -> Verdict:
-        words = _mentions(chunk.text)
+        words = word_forms(chunk.text)
         passage_words = content_words(chunk.text)
         missing_numbers = numbers(claim) - numbers(chunk.text)
         # A name the question supplied may stand in the claim without being in this passage
@@ -201,16 +144,16 @@ class Verifier:
         def score(i: int) -> float:
             s = chunk.sentences[i].text
             hit_words = len(cw & content_words(s)) / len(cw) if cw else 0.0
-            return 2 * len(nums & numbers(s)) + len(nms & _mentions(s)) + 3 * hit_words + 2 * float(sims[i])
+            return 2 * len(nums & numbers(s)) + len(nms & word_forms(s)) + 3 * hit_words + 2 * float(sims[i])
 
         best = max(range(len(chunk.sentences)), key=score)
         lo = hi = best
-        lacking = (nums - numbers(chunk.sentences[best].text)) | (nms - _mentions(chunk.sentences[best].text))
+        lacking = (nums - numbers(chunk.sentences[best].text)) | (nms - word_forms(chunk.sentences[best].text))
         if lacking:
             for j in (best - 1, best + 1):
                 if 0 <= j < len(chunk.sentences):
                     text = chunk.sentences[j].text
-                    if lacking & (numbers(text) | _mentions(text)):
+                    if lacking & (numbers(text) | word_forms(text)):
                         lo, hi = min(lo, j), max(hi, j)
         return lo, hi
 
@@ -231,7 +174,7 @@ class Verifier:
         claims = parse_answer(answer)
         factual = [c for c in claims if not is_refusal(c.text)]
         refused_by_model = len(factual) < len(claims)
-        focus = Focus(names(question), content_words(question), set().union(*(_mentions(c.text) for c in every)) if every else set())
+        focus = Focus(names(question), content_words(question), set().union(*(word_forms(c.text) for c in every)) if every else set())
         sims = self._similarities([c.text for c in factual], every) if factual and every else {}
 
         def judge_passage(i: int, claim: str, n: int) -> tuple[Verdict, list[tuple[Chunk, Verdict]]]:
@@ -275,7 +218,7 @@ class Verifier:
         its names all appear and at least half of its content words do (a true sentence about
         trade does not answer "what was the GDP?")."""
         text = " ".join([s.text for s in verified.supported] + [c.quote for c in verified.citations])
-        said, terms = _mentions(text) | content_words(text), content_words(question)
+        said, terms = word_forms(text) | content_words(text), content_words(question)
         q_names = names(question)
         return q_names <= said and (not terms or len(terms & said) >= 0.5 * len(terms))
 

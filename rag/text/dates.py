@@ -20,20 +20,17 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-MONTHS = {
-    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4,
-    "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8, "september": 9,
-    "sept": 9, "sep": 9, "october": 10, "oct": 10, "november": 11, "nov": 11, "december": 12, "dec": 12,
-}
-WEEKDAYS = {"monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6}
-_MONTH = r"(?P<month>January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?"
+from .words import MONTH_ABBREVIATIONS, MONTH_NAMES, MONTHS, WEEKDAYS
+
+# "January|...|December|Jan|...|Sept|Sep|...|Dec": full names first, "Sept" before "Sep"
+_MONTH = rf"(?P<month>{'|'.join(m.capitalize() for m in (*MONTH_NAMES, *MONTH_ABBREVIATIONS))})\.?"
 # "Sept. 3, 2025", "September 2", "3 September 2025"
 DAY_MONTH = re.compile(rf"\b{_MONTH}\s+(?P<day>\d{{1,2}})(?!\d)(?:st|nd|rd|th)?(?:,?\s+(?P<year>(?:19|20)\d\d)\b)?", re.IGNORECASE)
 MONTH_DAY = re.compile(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH}(?:,?\s+(?P<year>(?:19|20)\d\d)\b)?", re.IGNORECASE)
 # "in May", "in late August", "in May 2025": a month without a day
 IN_MONTH = re.compile(rf"\b(?:in|during|since|until|by)\s+(?:(?:early|mid|late)[\s-]+)?{_MONTH}(?:\s+(?P<year>(?:19|20)\d\d))?(?!\s*\d)", re.IGNORECASE)
 YEAR = re.compile(r"\b(?:19|20)\d\d\b")
-WEEKDAY = re.compile(r"\b(?:on\s+)?(?P<weekday>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b", re.IGNORECASE)
+WEEKDAY = re.compile(rf"\b(?:on\s+)?(?P<weekday>{'|'.join(d.capitalize() for d in WEEKDAYS)})\b", re.IGNORECASE)
 DATELINE = re.compile(rf"^\W*[A-Z][A-Za-z .'-]{{1,40}},\s+{_MONTH}\s+(?P<day>\d{{1,2}})(?:,?\s+(?P<year>(?:19|20)\d\d))?\s*[—–-]")
 ISO = re.compile(r"\b(?P<year>(?:19|20)\d\d)-(?P<month>\d\d)-(?P<day>\d\d)\b")
 
@@ -195,6 +192,12 @@ def event_anchor(question: str) -> tuple[str, str] | None:
     has an explicit date instead."""
     if parse_time_query(question):
         return None
+    return event_phrase(question)
+
+
+def event_phrase(question: str) -> tuple[str, str] | None:
+    """The "before/after <event>" of a question, without looking for an explicit date first
+    (for a caller that already knows there is none)."""
     m = _Q_EVENT.search(question)
     return (m["rel"].lower(), m["event"].strip()) if m else None
 

@@ -1,0 +1,248 @@
+"""The front door: ``Assistant`` ties index, retrieval, prompting, the LLM and verification.
+
+    assistant = Assistant.from_settings(Settings(index_dir="index"))
+    answer = assistant.ask("How many agreements did Xi and Putin sign?")
+
+``stream`` yields the model's tokens as they come and then exposes the checked ``Answer``.
+The LLM is loaded on first use, so ``search`` never pays for it. Safe to share across threads:
+the index is read-only and each backend serialises what must be serialised.
+
+The ask path is ``_run``, read top to bottom; each stage lives in its own module (prompt,
+compact, news, articles, verify, result). This module builds no prompt text and judges nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import unicodedata
+from dataclasses import replace
+from typing import Generator, Iterator, Sequence
+
+from ..errors import QuestionError
+from ..index.embed import Embedder, make_embedder
+from ..index.retrieve import Retrieved, Retriever
+from ..index.store import IndexData, expected_manifest, load_index
+from ..llm.base import LLM, Messages
+from ..llm.factory import make_llm
+from ..settings import Settings
+from ..text.dates import TimeQuery, date_label, event_phrase, parse_time_query
+from ..text.words import strip_markers
+from ..types import Answer, Hit
+from . import articles, news
+from .compact import Compacted, ContextBudget, compact
+from .prompt import chat_messages, format_passages, user_message
+from .result import NO_SUPPORT, build_answer
+from .verify import VerifiedAnswer, Verifier
+
+History = Sequence[tuple[str, str]]
+Run = Generator[str, None, Answer]  # yields the model's tokens, returns the checked Answer
+ANCHOR_CANDIDATES = 50  # BM25 matches searched for the date of an event named in a question
+
+
+class AnswerStream:
+    """Iterate for the model's raw tokens; ``answer`` holds the checked result afterwards.
+
+    It owns the generator that answers: iterating runs it, and the ``Answer`` it returns is kept
+    (``consume`` runs it to the end). Nothing outside writes its fields."""
+
+    def __init__(self, run: Run) -> None:
+        self._run = run
+        self.answer: Answer | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        answer = yield from self._run
+        if answer is not None:  # None: the run had already finished under an earlier iteration
+            self.answer = answer
+
+    def consume(self) -> Answer:
+        for _ in self:
+            pass
+        assert self.answer is not None  # returned by the run when it ends
+        return self.answer
+
+
+def clean_question(question: str, max_chars: int) -> str:
+    """Strip control characters and outer whitespace; reject empty or over-long questions."""
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in question)
+    text = re.sub(r"\s+", " ", text).strip()
+    if not text:
+        raise QuestionError("the question is empty; type a question about the articles")
+    if len(text) > max_chars:
+        raise QuestionError(f"the question is {len(text)} characters long; the limit is {max_chars} (setting max_question_chars)")
+    return text
+
+
+class Assistant:
+    """The engine: retrieve, compose the evidence, generate, verify, build the ``Answer``."""
+
+    def __init__(self, settings: Settings, index: IndexData, embedder: Embedder, llm: LLM | None = None) -> None:
+        self.settings = settings
+        self.index = index
+        self.embedder = embedder
+        self.retriever = Retriever(index, embedder, candidate_k=settings.candidate_k, rrf_k=settings.rrf_k)
+        self.sentence_vectors = news.SentenceVectors(embedder)
+        self.verifier = Verifier(embedder, min_overlap=settings.support_overlap, min_similarity=settings.support_similarity)
+        self.documents: dict[str, str] = {name: doc.text for name, doc in index.documents.items()}
+        self._llm = llm
+        self._llm_lock = threading.Lock()
+        self._articles = articles.Collaborators(
+            settings=settings,
+            index=index,
+            retriever=self.retriever,
+            verifier=self.verifier,
+            documents=self.documents,
+            generate=self.generate,
+            search=self.search,
+            time_query=self.time_query,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, *, embedder: Embedder | None = None, llm: LLM | None = None) -> Assistant:
+        settings = settings or Settings()
+        embedder = embedder or make_embedder(settings)
+        index = load_index(settings.index_dir, expected_manifest(settings, embedder))
+        return cls(settings, index, embedder, llm)
+
+    @property
+    def llm(self) -> LLM:
+        with self._llm_lock:
+            if self._llm is None:
+                self._llm = make_llm(self.settings)
+            return self._llm
+
+    # -- retrieval -------------------------------------------------------------------------
+    def search(self, query: str, k: int | None = None) -> list[Hit]:
+        query = clean_question(query, self.settings.max_question_chars)
+        boost = news.time_boost(self.time_query(query), self.settings.time_boost)
+        return list(self.retriever.retrieve(query, k or self.settings.top_k, boost=boost).hits)
+
+    def time_query(self, question: str) -> TimeQuery | None:
+        """The time the question asks about: a date it names ("on September 1"), or the date of
+        the event it names ("before the parade"), found among the BM25 matches for that event
+        rather than by reading every chunk (which took seconds per question at 100k chunks).
+        The question is parsed once."""
+        explicit = parse_time_query(question)
+        if explicit is not None:
+            return explicit
+        anchor = event_phrase(question)
+        if anchor is None:
+            return None
+        return news.anchor_query(anchor, self.retriever.lexical(anchor[1], ANCHOR_CANDIDATES))
+
+    def context(self, query: str) -> news.NewsContext:
+        """Retrieve for ``query`` with passages dated as its time expression ranked higher, merge
+        reprinted passages and find where the articles disagree (see ``news.py``)."""
+        s = self.settings
+        boost = news.time_boost(self.time_query(query), s.time_boost)
+        found = self.retriever.retrieve(query, s.top_k + s.extra_candidates, boost=boost)
+        context = news.build_context(found, s.top_k, self.sentence_vectors, reprint_similarity=s.reprint_similarity)
+        conflicts = news.find_conflicts(context, self.sentence_vectors, topic_similarity=s.conflict_similarity, same_story=s.same_story_similarity)
+        return replace(context, conflicts=conflicts)
+
+    def compact(self, query: str, found: Retrieved) -> Compacted:
+        """The passages to show the model: only their sentences that support ``query`` when
+        ``context_compaction`` is on (a shorter prompt, a sooner first token; see ``compact.py``)."""
+        if not self.settings.context_compaction:
+            return Compacted(found, found, ())
+        return compact(query, found, self.embedder, ContextBudget.from_settings(self.settings))
+
+    def sources(self) -> list[articles.SourceInfo]:
+        """The articles of the index: file, title, publication date (and whether inferred), size."""
+        return articles.sources(self.index)
+
+    # -- answering -------------------------------------------------------------------------
+    def ask(self, question: str) -> Answer:
+        return self.stream(question).consume()
+
+    def chat(self, history: History, question: str) -> Answer:
+        return self.stream(question, history=history).consume()
+
+    def stream(self, question: str, history: History | None = None) -> AnswerStream:
+        question = clean_question(question, self.settings.max_question_chars)
+        return AnswerStream(self._run(question, list(history or [])))
+
+    def generate(self, messages: Messages) -> Iterator[str]:
+        """The model's tokens for ``messages``, with the answer limits of the settings."""
+        s = self.settings
+        return self.llm.stream(messages, max_tokens=s.llm_max_tokens, temperature=s.llm_temperature, timeout=s.llm_timeout_s)
+
+    def rewrite(self, history: History, question: str) -> str:
+        """Turn a follow-up into a standalone question using the conversation."""
+        turns = "\n".join(f"User: {u}\nAssistant: {strip_markers(a)}" for u, a in history[-3:])
+        text = "".join(self.generate(user_message("condense", history=turns, question=question))).strip()
+        text = text.splitlines()[0].strip().strip('"') if text else ""
+        return text if 3 <= len(text) <= self.settings.max_question_chars else question
+
+    def build_messages(self, question: str, found: Retrieved, template: str = "answer") -> Messages:
+        """The chat for ``template`` with ``found``'s passages, fenced (``prompt.format_passages``)."""
+        published = [
+            ", ".join(date_label(m.published, m.published_inferred) for m in news.passage_sources(found, c)) for c in found.chunks
+        ]
+        return chat_messages(template, passages=format_passages(found.chunks, published), question=question)
+
+    def _run(self, question: str, history: list[tuple[str, str]]) -> Run:
+        """The ask path, top to bottom: standalone question -> plan -> retrieve -> compose the
+        evidence -> generate -> verify -> ``Answer``."""
+        timings: dict[str, float] = {}
+        began = time.perf_counter()
+        standalone = None
+        query = question
+        if history:
+            standalone = self.rewrite(history, question)
+            query = standalone
+            timings["rewrite_s"] = time.perf_counter() - began
+        plan = articles.classify(query)
+        if plan is not None:  # "Which articles mention ...", "Summarise the article about ...", "What happened on ..."
+            return (yield from articles.answer(self._articles, plan, query if standalone else question, standalone, timings, began))
+
+        t = time.perf_counter()
+        found = self.context(query)
+        timings["retrieve_s"] = time.perf_counter() - t
+        if not found.chunks or found.best_similarity < self.settings.min_dense_score:
+            return build_answer(question, standalone, NO_SUPPORT, timings, began, refused=True, closest=found.hits[:3])
+        shown = self.compact(query, found)
+
+        t = time.perf_counter()
+        pieces: list[str] = []
+        for token in self.generate(self.build_messages(query, shown.prompt)):
+            if not pieces:
+                timings["first_token_s"] = time.perf_counter() - began
+            pieces.append(token)
+            yield token
+        timings["generate_s"] = time.perf_counter() - t
+
+        checked, statement = self._check("".join(pieces), query, found, shown, timings)
+        if not checked.supported:
+            return build_answer(question, standalone, NO_SUPPORT, timings, began, refused=True, closest=found.hits[:3], sentences=checked.sentences)
+        return build_answer(question, standalone, statement or checked.render(), timings, began, checked=checked)
+
+    def _check(self, reply: str, query: str, found: news.NewsContext, shown: Compacted, timings: dict[str, float]) -> tuple[VerifiedAnswer, str | None]:
+        """Verify ``reply``; retry once when the model refused strong evidence; state a
+        disagreement between articles with both quotes. Returns (checked, statement or None)."""
+        t = time.perf_counter()
+        # The model saw trimmed passages; its [n] is checked against the whole passage n.
+        judged = list(shown.originals.chunks)
+        groups = news.groups_for(found, judged)
+        checked = self.verifier.verify(reply, judged, query, self.documents, groups=groups)
+        timings["verify_s"] = time.perf_counter() - t
+        if not checked.supported and checked.refused_by_model and found.best_similarity >= self.settings.retry_similarity:
+            # Small models refuse too readily. With strong evidence, ask once for the best
+            # sentence verbatim; it still has to pass verification and answer the question.
+            t = time.perf_counter()
+            retry = "".join(self.generate(self.build_messages(query, shown.prompt, template="answer_retry")))
+            second = self.verifier.verify(retry, judged, query, self.documents, groups=groups)
+            if second.supported and self.verifier.addresses(second, query):
+                checked = second
+            timings["retry_s"] = time.perf_counter() - t
+        statement = None
+        if conflicts := news.relevant_conflicts(found.conflicts, query):
+            # The small model picks one side; the engine states the disagreement with both quotes.
+            claims, sides = news.disagreement_claims(conflicts)
+            extra = self.verifier.verify(claims, sides, query, self.documents)
+            if extra.sentences and all(s.supported for s in extra.sentences):
+                checked, statement = news.append_disagreement(checked, extra)
+        return checked, statement

@@ -1,0 +1,92 @@
+"""The project's one word list and the word-level features every stage compares text by.
+
+* ``STOP``: English stop words; ``MONTH_NAMES``, ``MONTH_ABBREVIATIONS``, ``MONTHS`` (name or
+  abbreviation -> month number), ``WEEKDAYS`` (name -> 0 for Monday).
+* ``content_words("Xi signed 20 agreements")`` -> ``{"xi", "sign", "agreement"}`` (lower case,
+  no stop words or digits, crude suffix stemming, "Sept." read as "september").
+* ``names("Xi met Putin in May")`` -> ``{"xi", "putin", "may"}``: capitalised words, "May" the
+  month included.
+* ``numbers("1,200 and 3.0")`` -> ``{"1200", "3"}``; ``word_forms(text)``: every normalised
+  word, for look-ups of names; ``strip_markers("It rose [1].")`` -> ``"It rose."``.
+
+Pure functions of text: nothing here knows about chunks, dates in context or the index.
+"""
+
+from __future__ import annotations
+
+import re
+
+MONTH_NAMES = (
+    "january", "february", "march", "april", "may", "june",
+    "july", "august", "september", "october", "november", "december",
+)
+MONTH_ABBREVIATIONS = {
+    "jan": "january", "feb": "february", "mar": "march", "apr": "april", "jun": "june", "jul": "july",
+    "aug": "august", "sept": "september", "sep": "september", "oct": "october", "nov": "november", "dec": "december",
+}
+MONTHS = {name: i for i, name in enumerate(MONTH_NAMES, start=1)} | {
+    short: MONTH_NAMES.index(full) + 1 for short, full in MONTH_ABBREVIATIONS.items()
+}
+WEEKDAYS = {"monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6}
+STOP = set(
+    """a an the and or but if then than that this these those there their they them he she his her its it we
+    our you your i me my is are was were be been being am do does did done has have had having of in on at
+    to for from by with about as into onto over under after before between during through against without
+    within also too very more most less least such so not no nor only own same other some any each both all
+    few many much can could will would shall should may might must what which who whom whose when where why
+    how said says say according while because although though however just again further once here up down
+    out off above below above per via new one two three several including include includes included""".split()
+)
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+CAPITALISED = re.compile(r"\b[A-Z][A-Za-z’'\-]*")
+WORDS = re.compile(r"[a-z0-9]+")
+MARKER = re.compile(r"\s*\[\d+\]")
+
+
+def norm_word(word: str) -> str:
+    """``"Putin’s"`` -> ``"putin"``, ``"Sept."`` -> ``"september"``."""
+    word = word.lower().replace("’", "'")
+    word = re.sub(r"'s$", "", word)
+    return MONTH_ABBREVIATIONS.get(word.rstrip("."), word)
+
+
+def stem(word: str) -> str:
+    """``"agreements"`` -> ``"agreement"``, ``"signed"`` -> ``"sign"`` (at least 3 letters kept)."""
+    for suffix in ("ations", "ation", "ings", "ing", "ied", "ies", "ed", "es", "ly", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def numbers(text: str) -> set[str]:
+    found = set()
+    for raw in NUMBER.findall(text):
+        value = re.sub(r",(?=\d{3}\b)", "", raw).rstrip(".,")
+        found.add(value[:-2] if value.endswith(".0") else value)
+    return found
+
+
+def names(text: str) -> set[str]:
+    out = set()
+    for token in CAPITALISED.findall(text):
+        for part in token.split("-"):
+            word = norm_word(part)
+            # "May" the month is a name to check, "may" the verb a stop word.
+            if word and (word not in STOP or part == "May") and not word.isdigit():
+                out.add(word)
+    return out
+
+
+def content_words(text: str) -> set[str]:
+    words = (norm_word(w) for w in WORDS.findall(text.lower().replace("’", "'")))
+    return {stem(w) for w in words if w not in STOP and not w.isdigit() and len(w) > 1}
+
+
+def word_forms(text: str) -> set[str]:
+    """Every normalised word of a text, for name look-ups."""
+    return {norm_word(w) for w in re.findall(r"[A-Za-z’']+", text)}
+
+
+def strip_markers(text: str) -> str:
+    """The text without its ``[n]`` citation markers (and the space before each)."""
+    return MARKER.sub("", text).strip()
