@@ -11,18 +11,18 @@ PIP=".venv/bin/pip"
 # torch first, pinned: a CPU wheel ships on these machines; anything else pulls CUDA builds.
 "$PIP" install -q torch==2.13.0
 
-# llama-cpp-python has no usable wheel here: build it for the CPU it runs on. rag/cpu.py derives
+# llama-cpp-python has no usable wheel here: build it for the CPU it runs on. rag/llm/cpu.py derives
 # the ggml flags from /proc/cpuinfo (AVX2, AVX-512 only where present, never AMX or a native
 # build); the stamp records them, so a .venv carried to another kind of CPU is rebuilt instead of
 # dying with "Illegal instruction". Never from pip's cache: a cached wheel may carry other flags.
 STAMP=.venv/llama-cpu.json
-WANT=$("$PY" -P rag/cpu.py stamp)
+WANT=$("$PY" -P rag/llm/cpu.py stamp)
 if ! .venv/bin/python -c "import importlib.metadata as m; assert m.version('llama_cpp_python') == '0.3.36'" 2>/dev/null \
    || [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
-  echo "building llama.cpp for this CPU ($("$PY" -P rag/cpu.py describe)); about 5 minutes on 2 cores..."
+  echo "building llama.cpp for this CPU ($("$PY" -P rag/llm/cpu.py describe)); about 5 minutes on 2 cores..."
   rm -f "$STAMP"
   LOG=.venv/llama-build.log
-  CMAKE_ARGS="$("$PY" -P rag/cpu.py cmake-args)" "$PIP" install --no-cache-dir --force-reinstall --no-deps \
+  CMAKE_ARGS="$("$PY" -P rag/llm/cpu.py cmake-args)" "$PIP" install --no-cache-dir --force-reinstall --no-deps \
     "llama-cpp-python==0.3.36" >"$LOG" 2>&1 &
   BUILD=$!
   START=$SECONDS

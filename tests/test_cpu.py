@@ -1,4 +1,4 @@
-"""The llama.cpp build flags derived from /proc/cpuinfo (rag/cpu.py), on recorded CPUs of the
+"""The llama.cpp build flags derived from /proc/cpuinfo (rag/llm/cpu.py), on recorded CPUs of the
 three kinds these machines come in, and the stamp check that stops a carried .venv crashing."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.cpu import build_for, features_of, runtime_mismatch
+from rag.llm.cpu import build_for, features_of, runtime_mismatch
 
 SAMPLES = Path(__file__).parent / "fixtures" / "cpuinfo"
 
@@ -72,7 +72,7 @@ def test_an_avx2_build_runs_on_every_recorded_cpu(tmp_path):
 @pytest.mark.parametrize("command", ["cmake-args", "stamp", "describe"])
 def test_install_script_entry_runs_with_the_bare_interpreter(command):
     # scripts/install.sh runs this file with the bare interpreter (-P: rag/types.py must not shadow the stdlib)
-    script = Path(__file__).parent.parent / "rag" / "cpu.py"
+    script = Path(__file__).parent.parent / "rag" / "llm" / "cpu.py"
     out = subprocess.run([sys.executable, "-P", str(script), command], capture_output=True, text=True, check=True).stdout
     assert out.strip()
     if command == "stamp":

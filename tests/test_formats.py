@@ -1,4 +1,4 @@
-"""Reading news formats (rag/formats.py) from hand-written fixtures in tests/fixtures/news/.
+"""Reading news formats (rag/ingest/formats.py) from hand-written fixtures in tests/fixtures/news/.
 
 The fixtures: a saved news page (cookie banner, navigation, ads, related links, comments,
 newsletter box, JSON-LD NewsArticle), an RSS 2.0 feed with content:encoded, an Atom feed with
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from rag.errors import IngestError
-from rag.formats import FormatError, JsonFields, is_news_file, read_news, read_news_file
+from rag.ingest.formats import FormatError, JsonFields, is_news_file, read_news, read_news_file
 
 NEWS = Path(__file__).resolve().parent / "fixtures" / "news"
 PAGE = NEWS / "valmora-strike.html"
@@ -250,6 +250,6 @@ def test_reading_is_deterministic_so_stored_offsets_stay_valid():
 
 
 def test_importing_the_module_loads_no_format_library():
-    code = "import sys, rag.formats; print(sorted(m for m in ('trafilatura', 'feedparser', 'htmldate', 'lxml') if m in sys.modules))"
+    code = "import sys, rag.ingest.formats; print(sorted(m for m in ('trafilatura', 'feedparser', 'htmldate', 'lxml') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -18,9 +18,9 @@ BACKENDS = ("local", "openai", "fake")
 def make_llm(settings: Settings) -> LLM:
     match settings.llm_backend:
         case "local":
-            from .local import LocalLLM
+            from .local import make_local_llm  # a supervised worker process: a native crash is an error, not the end
 
-            return LocalLLM(settings)
+            return make_local_llm(settings)
         case "openai":
             from .openai import OpenAICompatibleLLM  # retries, deadline and key scrubbing live there
 

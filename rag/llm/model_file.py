@@ -72,6 +72,11 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def matches(spec: PackagedModel, digest: str) -> bool:
+    """Whether ``digest`` (hex sha256) is the expected one for ``spec``."""
+    return _matches(spec, digest)
+
+
 def _matches(spec: PackagedModel, digest: str) -> bool:
     return digest == spec.sha256 if spec.sha256 else digest.startswith(spec.sha_prefix)
 

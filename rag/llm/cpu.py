@@ -1,7 +1,7 @@
 """Which instruction sets this CPU has, and the llama.cpp build flags that fit it.
 
 Standard library only, so ``scripts/install.sh`` runs it before the virtual environment has
-anything in it (``python3 -P rag/cpu.py cmake-args``; -P keeps rag/ off sys.path, where types.py would shadow the stdlib). It never turns on AMX: llama.cpp's AMX path
+anything in it (``python3 -P rag/llm/cpu.py cmake-args``; -P keeps rag/ off sys.path, where types.py would shadow the stdlib). It never turns on AMX: llama.cpp's AMX path
 segfaults on the Intel machines of this project's kind. AVX-512 is used only when every extension
 ggml compiles its AVX-512 code with is present, so a build made here never executes an
 instruction this CPU lacks.
@@ -120,7 +120,7 @@ def main(argv: list[str]) -> int:
         case ["describe"]:
             print(f"{build.kind}: {' '.join(build.features) or 'no SIMD extensions'}")
         case _:
-            print("usage: python rag/cpu.py [cmake-args|stamp|describe]", file=sys.stderr)
+            print("usage: python rag/llm/cpu.py [cmake-args|stamp|describe]", file=sys.stderr)
             return 2
     return 0
 

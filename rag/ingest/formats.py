@@ -36,7 +36,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import IngestError
+from ..errors import IngestError
 
 
 class FormatError(IngestError):
