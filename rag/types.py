@@ -152,3 +152,23 @@ class IngestReport:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class ClaimCheck:
+    """The verdict on a claim, the quotes it rests on, and one line saying why."""
+
+    claim: str
+    verdict: str  # "supported" | "contradicted" | "not_found"
+    evidence: tuple[Citation, ...]
+    explanation: str
+    score: float = 0.0  # the judge's probability behind the verdict
+
+    def to_dict(self) -> dict:
+        return {
+            "claim": self.claim,
+            "verdict": self.verdict,
+            "evidence": [c.to_dict() for c in self.evidence],
+            "explanation": self.explanation,
+            "score": round(self.score, 4),
+        }

@@ -1,0 +1,114 @@
+"""Fact-check one claim against the articles: supported, contradicted, or not found.
+
+    check = ClaimChecker(retriever, embedder, judge, top_k=4, candidates=3)
+    check("Xi made a state visit to Moscow in May").to_dict()
+    -> {"claim": …, "verdict": "supported", "evidence": [citation], "explanation": …}
+
+Steps: retrieve passages for the claim; take the sentences closest to it (each shown to the judge
+with the sentence before it, so "he" and "the leaders" resolve); ask the judge whether one of
+them states the claim, and if none does, whether one makes it false. A lexical veto keeps the
+judge honest: a claim with a number or name that its evidence does not contain is never
+"supported" by that evidence. The evidence is returned as citations shaped as in ``ask``, each
+quote the file's text at ``[start:end]``.
+
+This module does not generate text; its only model calls are the judge's yes/no questions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import numpy as np
+
+from ..index.embed import Embedder
+from ..index.retrieve import Retriever
+from ..text.words import names, numbers, word_forms
+from ..types import Chunk, Citation, ClaimCheck
+from .judge import SupportJudge
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence that may bear on the claim, with the one before it as context."""
+
+    chunk: Chunk
+    index: int  # sentence index in the chunk
+    similarity: float
+
+    @property
+    def text(self) -> str:
+        return self.chunk.sentences[self.index].text
+
+    def evidence(self, documents: dict[str, str]) -> str:
+        sentence = self.chunk.sentences[self.index]
+        before = self.chunk.sentences[self.index - 1].text if self.index > 0 else _previous_line(documents.get(self.chunk.source, ""), sentence.start)
+        return f"{before} {sentence.text}".strip()
+
+    def citation(self, n: int, documents: dict[str, str]) -> Citation:
+        s = self.chunk.sentences[self.index]
+        return Citation(n, self.chunk.source, s.start, s.end, documents[self.chunk.source][s.start : s.end], self.chunk.published, self.chunk.published_inferred)
+
+
+def _previous_line(text: str, start: int) -> str:
+    """The sentence-ish stretch before ``start`` in the original file, when a chunk starts there."""
+    head = text[max(0, start - 300) : start].strip()
+    parts = [p for p in head.replace("\n", " ").split(". ") if p.strip()]
+    return (parts[-1].strip() + ".") if parts else ""
+
+
+def lexical_veto(claim: str, evidence: str) -> str | None:
+    """Why ``evidence`` cannot state ``claim`` (a number or name it lacks), or None."""
+    missing_numbers = numbers(claim) - numbers(evidence)
+    if missing_numbers:
+        return f"number not in the evidence: {', '.join(sorted(missing_numbers))}"
+    missing_names = names(claim) - word_forms(evidence)
+    if missing_names:
+        return f"name not in the evidence: {', '.join(sorted(missing_names))}"
+    return None
+
+
+class ClaimChecker:
+    def __init__(self, retriever: Retriever, embedder: Embedder, judge: SupportJudge, documents: dict[str, str], *, top_k: int, candidates: int) -> None:
+        self.retriever = retriever
+        self.embedder = embedder
+        self.judge = judge
+        self.documents = documents
+        self.top_k = top_k
+        self.candidates = candidates
+
+    def candidates_for(self, claim: str) -> list[Candidate]:
+        found = self.retriever.retrieve(claim, self.top_k)
+        pairs = [(c, i) for c in found.chunks for i in range(len(c.sentences))]
+        if not pairs:
+            return []
+        vectors = self.embedder.encode([claim] + [c.sentences[i].text for c, i in pairs])
+        sims = vectors[1:] @ vectors[0]
+        order = np.argsort(-sims)
+        seen: set[str] = set()
+        out: list[Candidate] = []
+        for j in order:
+            chunk, i = pairs[int(j)]
+            key = " ".join(chunk.sentences[i].text.lower().split())
+            if key in seen:  # the same sentence in two overlapping chunks or a reprint
+                continue
+            seen.add(key)
+            out.append(Candidate(chunk, i, float(sims[int(j)])))
+            if len(out) == self.candidates:
+                break
+        return out
+
+    def __call__(self, claim: str) -> ClaimCheck:
+        candidates = self.candidates_for(claim)
+        if not candidates:
+            return ClaimCheck(claim, "not_found", (), "No article in the index bears on this claim.")
+        evidence = [c.evidence(self.documents) for c in candidates]
+        support = self.judge.support([claim] * len(candidates), evidence)
+        allowed = [lexical_veto(claim, e) is None for e in evidence]
+        best = max(range(len(candidates)), key=lambda i: (allowed[i], support[i]))
+        if allowed[best] and support[best] >= self.judge.supported_at:
+            cite = candidates[best].citation(1, self.documents)
+            return ClaimCheck(claim, "supported", (cite,), f"The articles state it: “{cite.quote}” [1]", support[best])
+        against = self.judge.contradiction([claim] * len(candidates), evidence)
+        worst = max(range(len(candidates)), key=lambda i: against[i])
+        if against[worst] >= self.judge.contradicted_at:
+            cite = candidates[worst].citation(1, self.documents)
+            return ClaimCheck(claim, "contradicted", (cite,), f"The articles say otherwise: “{cite.quote}” [1]", against[worst])
+        return ClaimCheck(claim, "not_found", (), "No passage in the articles states or contradicts this claim; the closest sentences did not bear it out.", support[best])
