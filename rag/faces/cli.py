@@ -5,7 +5,10 @@
     rag ask QUESTION [--json] [--backend local|openai|fake]
     rag chat                      interactive terminal Q&A with follow-ups
     rag sources [--json]          the indexed articles: file, published date, size, title
+    rag check CLAIM [--json]      fact-check a claim: supported, contradicted or not found, with the quote
     rag model                     assemble and verify the local model file
+    rag doctor [--verify] [--json] can this installation answer? one line per check, with the fix
+    rag serve [--host H] [--port P] the chat UI at / and the OpenAI-compatible API at /v1
     rag eval [GOLDEN] [--index DIR | --corpus DIR] [--json] [--report DIR] [--backend B] [--limit N]
 
 Errors from the library become one line on stderr and exit status 2.
@@ -23,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ..errors import RagError
 from ..settings import Settings
 from ..text.dates import date_label
-from ..types import Answer
+from ..types import Answer, ClaimCheck
 
 if TYPE_CHECKING:
     from ..answer.engine import Assistant
@@ -148,6 +151,42 @@ def cmd_chat(args: argparse.Namespace) -> int:
         history.append((question, answer.answer))
 
 
+def format_check(check: ClaimCheck) -> str:
+    lines = [f"{check.verdict.replace('_', ' ')}: {check.explanation}"]
+    for c in check.evidence:
+        lines.append(f"  [{c.n}] {c.source} ({date_label(c.published, c.published_inferred)}) chars {c.start}-{c.end}: “{c.quote}”")
+    return "\n".join(lines)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    check = _assistant(_settings(args)).check(args.claim)
+    if args.json:
+        _print_json(check.to_dict())
+    else:
+        print(format_check(check))
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .doctor import run_checks
+
+    checks = run_checks(_settings(args), verify=args.verify, generate=not args.no_generate)
+    if args.json:
+        _print_json([c.to_dict() for c in checks])
+    else:
+        for c in checks:
+            print(c.line(), flush=True)
+    return 0 if all(c.ok for c in checks) else 1
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .api import ApiSettings
+    from .serve import serve
+
+    serve(_settings(args), args.host, args.port, ApiSettings())
+    return 0
+
+
 def cmd_model(args: argparse.Namespace) -> int:
     from ..llm.model_file import ensure_model
 
@@ -206,7 +245,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("sources", cmd_sources, "List the indexed articles: file, published date, size, title.")
     p.add_argument("--json", action="store_true")
 
+    p = add("check", cmd_check, "Fact-check a claim against the articles: supported, contradicted or not found.")
+    p.add_argument("claim")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--backend", choices=["local", "openai", "fake"], help="LLM backend that judges (default: local)")
+
     add("model", cmd_model, "Assemble and checksum the local model file.")
+
+    p = add("doctor", cmd_doctor, "Check that this installation can answer: versions, CPU and runtime, model file, index, a real generation.")
+    p.add_argument("--verify", action="store_true", help="re-hash the model file with sha256 instead of trusting its size stamp")
+    p.add_argument("--no-generate", action="store_true", help="skip loading the model and generating a few tokens")
+    p.add_argument("--json", action="store_true")
+
+    p = add("serve", cmd_serve, "Serve the chat UI (at /) and the OpenAI-compatible HTTP API (at /v1) from one process.")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1; others need RAG_API_KEYS)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--backend", choices=["local", "openai", "fake"], help="LLM backend (default: local)")
 
     p = add("eval", cmd_eval, "Score answers against a golden question set.")
     p.add_argument("golden", nargs="?", default="evals/golden.jsonl", help="golden JSONL file (default: evals/golden.jsonl)")
