@@ -91,3 +91,10 @@ class Settings(BaseSettings):
     support_similarity: float = Field(0.62, ge=0.0, le=1.0, description="Embedding similarity that also counts as support when the overlap is lower.")
     retry_similarity: float = Field(0.45, ge=0.0, le=1.0, description="When the model refuses although the best passage is at least this similar, ask once more for the best sentence verbatim (still verified).")
     max_question_chars: int = Field(1000, ge=10, description="Longest question accepted.")
+
+    # Semantic support check (rag/answer/judge.py): the model is asked yes/no per claim and evidence
+    judge: bool = Field(True, description="Check every answer sentence that is not a near-verbatim copy of its quote with the model as a yes/no judge (P(yes) read from the first token), besides the lexical checks. Off: lexical checks only.")
+    judge_supported_at: float = Field(0.5, ge=0.0, le=1.0, description="Least P(yes) (normalised over yes/no) for the judge to count a claim as stated by its evidence; calibrated on evals/claims.jsonl (see evals/README.md).")
+    judge_contradicted_at: float = Field(0.5, ge=0.0, le=1.0, description="Least P(yes) to the question 'does the evidence make the claim false?' for `rag check` to call a claim contradicted.")
+    judge_verbatim_ratio: float = Field(0.9, ge=0.0, le=1.0, description="An answer sentence at least this similar (difflib ratio) to its quoted sentence is a copy and skips the judge.")
+    check_candidates: int = Field(3, ge=1, le=10, description="Sentences closest to a claim that `rag check` shows the judge (each with the sentence before it).")

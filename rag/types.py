@@ -1,7 +1,10 @@
 """Plain result types. Frozen dataclasses that serialise to the JSON the CLI prints.
 
-Offsets (``start``/``end``) are always character offsets into the ORIGINAL article file, so
-``original_text[start:end]`` is exactly the ``text`` or ``quote`` shown.
+Offsets (``start``/``end``) are character offsets into the text the index stores for a document:
+the ORIGINAL file for .txt/.md, the extracted article for a news page, feed entry or JSONL line,
+so ``stored_text[start:end]`` is exactly the ``text`` or ``quote`` shown. ``title``, ``url``,
+``author`` and ``site`` are the article's metadata where known (None otherwise); ``file`` is the
+file a document came from (a feed or JSONL export holds several documents).
 """
 
 from __future__ import annotations
@@ -32,6 +35,10 @@ class Chunk:
     published: str | None = None
     title: str | None = None
     published_inferred: bool = False  # the date was read from the dateline, not given
+    url: str | None = None
+    author: str | None = None
+    site: str | None = None
+    file: str | None = None  # the file it came from (None: ``source`` itself)
 
     def to_dict(self) -> dict[str, Any]:
         # By hand: dataclasses.asdict deep-copies recursively and took ~1 s per 10k chunks.
@@ -69,6 +76,10 @@ class Hit:
     published: str | None = None
     chunk_id: str = field(default="", compare=False)
     published_inferred: bool = False
+    title: str | None = None
+    url: str | None = None
+    author: str | None = None
+    site: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +90,10 @@ class Hit:
             "score": round(self.score, 6),
             "published": self.published,
             "published_inferred": self.published_inferred,
+            "title": self.title,
+            "url": self.url,
+            "author": self.author,
+            "site": self.site,
         }
 
 
@@ -93,6 +108,10 @@ class Citation:
     quote: str
     published: str | None = None
     published_inferred: bool = False  # ``published`` was inferred from the dateline
+    title: str | None = None
+    url: str | None = None
+    author: str | None = None
+    site: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -123,8 +142,12 @@ class Answer:
     closest: tuple[Hit, ...] = ()
     standalone_question: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    # With a date/source filter: {"since", "until", "source", "articles"} (articles it left);
+    # None without one, and then absent from the JSON.
+    filter: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        extra = {"filter": self.filter} if self.filter is not None else {}
         return {
             "question": self.question,
             "answer": self.answer,
@@ -134,18 +157,22 @@ class Answer:
             "closest": [h.to_dict() for h in self.closest],
             "standalone_question": self.standalone_question,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            **extra,
         }
 
 
 @dataclass(frozen=True)
 class IngestReport:
-    """What an ingest run did. ``skipped`` maps a file to the one-line reason it was skipped."""
+    """What an ingest run did. ``added``/``updated``/``removed`` name documents (a feed entry is
+    ``feed.rss#<id>``, a JSONL line ``export.jsonl:3``), ``unchanged`` names files; ``skipped``
+    maps a file, line or entry to the one-line reason it was skipped."""
 
     added: tuple[str, ...] = ()
     updated: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     unchanged: tuple[str, ...] = ()
     skipped: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)  # read with a caveat (e.g. "…:3": unreadable date)
     chunks: int = 0
     embedded: int = 0
     seconds: float = 0.0

@@ -95,12 +95,30 @@ def test_follow_up_is_rewritten_then_answered(make_assistant):
     assert not answer.refused and answer.citations[0].source == "000_93be851f2084c326.txt"
 
 
-def test_stream_yields_tokens_then_answer(make_assistant):
-    assistant, _ = make_assistant(["Trump slapped 50% tariffs on India [1]."])
+def test_stream_yields_verified_sentences_that_join_into_the_answer(make_assistant):
+    assistant, _ = make_assistant(["Trump slapped 50% tariffs on India [1]. Putin met Modi in Tianjin [1]."])
     stream = assistant.stream("What tariffs did Trump put on India?")
-    tokens = list(stream)
-    assert len(tokens) > 3 and "".join(tokens).startswith("Trump slapped")
+    pieces = list(stream)
+    assert pieces[0].startswith("Trump slapped 50% tariffs on India [1]")
     assert stream.answer is not None and not stream.answer.refused
+    assert "".join(pieces) == stream.answer.answer
+    assert "first_verified_s" in stream.answer.timings
+
+
+def test_stream_never_shows_a_sentence_that_verification_removes(make_assistant):
+    # the second sentence has a number no passage gives: it is written by the model, never shown
+    assistant, _ = make_assistant(["Trump slapped 50% tariffs on India [1]. India paid 77 billion dollars in tariffs [1]."])
+    stream = assistant.stream("What tariffs did Trump put on India?")
+    shown = "".join(stream)
+    assert "77 billion" not in shown
+    assert any(not s.supported and "77 billion" in s.text for s in stream.answer.sentences)
+
+
+def test_a_refusal_is_streamed_as_the_refusal_text(make_assistant):
+    assistant, _ = make_assistant(["The GDP of Russia was 2 trillion dollars in 2024 [1]."])
+    stream = assistant.stream("What was the GDP of Russia in 2024?")
+    shown = "".join(stream)
+    assert stream.answer.refused and shown == stream.answer.answer
 
 
 @pytest.mark.parametrize("bad", ["", "   ", "\x00\x07", "x" * 5000])

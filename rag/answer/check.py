@@ -44,7 +44,8 @@ class Candidate:
 
     def citation(self, n: int, documents: dict[str, str]) -> Citation:
         s = self.chunk.sentences[self.index]
-        return Citation(n, self.chunk.source, s.start, s.end, documents[self.chunk.source][s.start : s.end], self.chunk.published, self.chunk.published_inferred)
+        c = self.chunk
+        return Citation(n, c.source, s.start, s.end, documents[c.source][s.start : s.end], c.published, c.published_inferred, c.title, c.url, c.author, c.site)
 
 
 def _previous_line(text: str, start: int) -> str:

@@ -18,26 +18,28 @@ import threading
 import time
 import unicodedata
 from dataclasses import replace
-from typing import Generator, Iterator, Sequence
+from typing import Callable, Generator, Iterator, Sequence
 
-from ..errors import QuestionError
+from ..errors import LLMError, QuestionError
 from ..index.embed import Embedder, make_embedder
-from ..index.retrieve import Retrieved, Retriever
+from ..index.retrieve import ArticleFilter, Retrieved, Retriever
 from ..index.store import IndexData, expected_manifest, load_index
 from ..llm.base import LLM, Messages
 from ..llm.factory import make_llm
 from ..settings import Settings
 from ..text.dates import TimeQuery, date_label, event_phrase, parse_time_query
 from ..text.words import strip_markers
-from ..types import Answer, Hit
+from ..types import Answer, ClaimCheck, Hit
 from . import articles, news
 from .compact import Compacted, ContextBudget, compact
 from .prompt import chat_messages, format_passages, user_message
 from .result import NO_SUPPORT, build_answer
-from .verify import VerifiedAnswer, Verifier
+from .check import ClaimChecker
+from .judge import Scorer, SupportJudge
+from .verify import VerifiedAnswer, Verifier, render_sentence
 
 History = Sequence[tuple[str, str]]
-Run = Generator[str, None, Answer]  # yields the model's tokens, returns the checked Answer
+Run = Generator[str, None, Answer]  # yields verified pieces of the answer, returns the Answer
 ANCHOR_CANDIDATES = 50  # BM25 matches searched for the date of an event named in a question
 
 
@@ -79,15 +81,16 @@ def clean_question(question: str, max_chars: int) -> str:
 class Assistant:
     """The engine: retrieve, compose the evidence, generate, verify, build the ``Answer``."""
 
-    def __init__(self, settings: Settings, index: IndexData, embedder: Embedder, llm: LLM | None = None) -> None:
+    def __init__(self, settings: Settings, index: IndexData, embedder: Embedder, llm: LLM | None = None, judge_scorer: Scorer | None = None, *, article_filter: ArticleFilter | None = None) -> None:
         self.settings = settings
         self.index = index
         self.embedder = embedder
-        self.retriever = Retriever(index, embedder, candidate_k=settings.candidate_k, rrf_k=settings.rrf_k)
+        self.retriever = Retriever(index, embedder, candidate_k=settings.candidate_k, rrf_k=settings.rrf_k, article_filter=article_filter)
         self.sentence_vectors = news.SentenceVectors(embedder)
-        self.verifier = Verifier(embedder, min_overlap=settings.support_overlap, min_similarity=settings.support_similarity)
+        self.verifier = Verifier(embedder, min_overlap=settings.support_overlap, min_similarity=settings.support_similarity, verbatim_ratio=settings.judge_verbatim_ratio)
         self.documents: dict[str, str] = {name: doc.text for name, doc in index.documents.items()}
         self._llm = llm
+        self._judge_scorer = judge_scorer  # None: the answering model judges too
         self._llm_lock = threading.Lock()
         self._articles = articles.Collaborators(
             settings=settings,
@@ -101,11 +104,11 @@ class Assistant:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None, *, embedder: Embedder | None = None, llm: LLM | None = None) -> Assistant:
+    def from_settings(cls, settings: Settings | None = None, *, embedder: Embedder | None = None, llm: LLM | None = None, judge_scorer: Scorer | None = None) -> Assistant:
         settings = settings or Settings()
         embedder = embedder or make_embedder(settings)
         index = load_index(settings.index_dir, expected_manifest(settings, embedder))
-        return cls(settings, index, embedder, llm)
+        return cls(settings, index, embedder, llm, judge_scorer)
 
     @property
     def llm(self) -> LLM:
@@ -197,52 +200,168 @@ class Assistant:
             timings["rewrite_s"] = time.perf_counter() - began
         plan = articles.classify(query)
         if plan is not None:  # "Which articles mention ...", "Summarise the article about ...", "What happened on ..."
-            return (yield from articles.answer(self._articles, plan, query if standalone else question, standalone, timings, began))
+            # Article answers are verified whole; the summary's raw draft is never shown.
+            answer = yield from _silently(articles.answer(self._articles, plan, query if standalone else question, standalone, timings, began))
+            yield answer.answer
+            return answer
 
         t = time.perf_counter()
         found = self.context(query)
         timings["retrieve_s"] = time.perf_counter() - t
         if not found.chunks or found.best_similarity < self.settings.min_dense_score:
+            yield NO_SUPPORT
             return build_answer(question, standalone, NO_SUPPORT, timings, began, refused=True, closest=found.hits[:3])
         shown = self.compact(query, found)
+        check = self._checker(query, found, shown)
 
+        # Stream verified sentences: each sentence of the draft is checked once the next one
+        # starts (or the draft ends), and only supported ones are shown. Nothing shown is taken
+        # back: the verdict on a sentence does not depend on the sentences after it.
         t = time.perf_counter()
+        out = _Shown()
         pieces: list[str] = []
+        checked_upto = 0
         for token in self.generate(self.build_messages(query, shown.prompt)):
             if not pieces:
                 timings["first_token_s"] = time.perf_counter() - began
             pieces.append(token)
-            yield token
+            cut = complete_prefix("".join(pieces))
+            if cut > checked_upto:
+                checked_upto = cut
+                yield from out.more(check("".join(pieces)[:cut]), timings, began)
         timings["generate_s"] = time.perf_counter() - t
-
-        checked, statement = self._check("".join(pieces), query, found, shown, timings)
-        if not checked.supported:
-            return build_answer(question, standalone, NO_SUPPORT, timings, began, refused=True, closest=found.hits[:3], sentences=checked.sentences)
-        return build_answer(question, standalone, statement or checked.render(), timings, began, checked=checked)
-
-    def _check(self, reply: str, query: str, found: news.NewsContext, shown: Compacted, timings: dict[str, float]) -> tuple[VerifiedAnswer, str | None]:
-        """Verify ``reply``; retry once when the model refused strong evidence; state a
-        disagreement between articles with both quotes. Returns (checked, statement or None)."""
         t = time.perf_counter()
-        # The model saw trimmed passages; its [n] is checked against the whole passage n.
+        checked = check("".join(pieces))
+        yield from out.more(checked, timings, began)
+        timings["verify_s"] = time.perf_counter() - t
+        if not checked.supported:
+            checked = self._second_try(query, found, shown, checked, check, timings)
+            yield from out.more(checked, timings, began)
+        if not checked.supported:
+            yield NO_SUPPORT
+            return build_answer(question, standalone, NO_SUPPORT, timings, began, refused=True, closest=found.hits[:3], sentences=checked.sentences)
+        checked, statement = self._disagreement(query, found, checked)
+        if statement:
+            yield out.join(statement)
+        return build_answer(question, standalone, "".join(out.pieces), timings, began, checked=checked)
+
+    def _checker(self, query: str, found: news.NewsContext, shown: Compacted) -> Callable[[str], VerifiedAnswer]:
+        """``check(draft) -> VerifiedAnswer`` for drafts answering ``query`` from ``shown``. The
+        model saw trimmed passages; its [n] is checked against the whole passage n (and its
+        reprints), with the judge, keeping one cache of judge verdicts per answer."""
         judged = list(shown.originals.chunks)
         groups = news.groups_for(found, judged)
-        checked = self.verifier.verify(reply, judged, query, self.documents, groups=groups)
-        timings["verify_s"] = time.perf_counter() - t
-        if not checked.supported and checked.refused_by_model and found.best_similarity >= self.settings.retry_similarity:
-            # Small models refuse too readily. With strong evidence, ask once for the best
-            # sentence verbatim; it still has to pass verification and answer the question.
-            t = time.perf_counter()
-            retry = "".join(self.generate(self.build_messages(query, shown.prompt, template="answer_retry")))
-            second = self.verifier.verify(retry, judged, query, self.documents, groups=groups)
-            if second.supported and self.verifier.addresses(second, query):
-                checked = second
-            timings["retry_s"] = time.perf_counter() - t
-        statement = None
-        if conflicts := news.relevant_conflicts(found.conflicts, query):
-            # The small model picks one side; the engine states the disagreement with both quotes.
-            claims, sides = news.disagreement_claims(conflicts)
-            extra = self.verifier.verify(claims, sides, query, self.documents)
-            if extra.sentences and all(s.supported for s in extra.sentences):
-                checked, statement = news.append_disagreement(checked, extra)
-        return checked, statement
+        cache: dict[tuple[str, str], float] = {}
+        judge = self.judge
+
+        def check(draft: str) -> VerifiedAnswer:
+            return self.verifier.verify(draft, judged, query, self.documents, groups=groups, judge=judge, cache=cache)
+
+        return check
+
+    def _second_try(self, query: str, found: news.NewsContext, shown: Compacted, checked: VerifiedAnswer,
+                    check: Callable[[str], VerifiedAnswer], timings: dict[str, float]) -> VerifiedAnswer:
+        """Small models refuse too readily. With strong evidence, ask once for the best sentence
+        verbatim; it still has to pass verification and answer the question."""
+        if not (checked.refused_by_model and found.best_similarity >= self.settings.retry_similarity):
+            return checked
+        t = time.perf_counter()
+        second = check("".join(self.generate(self.build_messages(query, shown.prompt, template="answer_retry"))))
+        timings["retry_s"] = time.perf_counter() - t
+        return second if second.supported and self.verifier.addresses(second, query) else checked
+
+    def _disagreement(self, query: str, found: news.NewsContext, checked: VerifiedAnswer) -> tuple[VerifiedAnswer, str]:
+        """When the question asks about a fact two articles disagree on, the engine states the
+        disagreement with both quotes, after the answer (never instead of it)."""
+        conflicts = news.relevant_conflicts(found.conflicts, query)
+        if not conflicts or not checked.supported:
+            return checked, ""
+        claims, sides = news.disagreement_claims(conflicts)
+        extra = self.verifier.verify(claims, sides, query, self.documents)
+        if not extra.sentences or not all(s.supported for s in extra.sentences):
+            return checked, ""
+        combined, statement = news.append_disagreement(checked, extra)
+        return combined, statement[len(checked.render()) :].strip()
+
+    # -- fact-checking ---------------------------------------------------------------------
+    @property
+    def judge(self) -> SupportJudge | None:
+        """The semantic support check on the answering model (``judge`` setting), or None when
+        it is off or the backend cannot score."""
+        if not self.settings.judge:
+            return None
+        scorer = self._judge_scorer or self.llm
+        if not hasattr(scorer, "score"):
+            return None
+        s = self.settings
+        return SupportJudge(scorer, supported_at=s.judge_supported_at, contradicted_at=s.judge_contradicted_at, timeout=s.llm_timeout_s)
+
+    def check(self, claim: str) -> ClaimCheck:
+        """Fact-check ``claim`` against the articles: supported (with the quote that states it),
+        contradicted (with the quote that says otherwise) or not found."""
+        claim = clean_question(claim, self.settings.max_question_chars)
+        judge = self.judge
+        if judge is None:
+            raise LLMError("rag check needs a judge: turn the `judge` setting on and use a backend that can score (local, openai or fake)")
+        s = self.settings
+        checker = ClaimChecker(self.retriever, self.embedder, judge, self.documents, top_k=s.top_k, candidates=s.check_candidates)
+        return checker(claim)
+
+    def filtered(self, since: str | None = None, until: str | None = None, source: str | None = None) -> Assistant:
+        """This assistant's index, embedder and LLM, retrieving only from articles published
+        ``since``..``until`` (``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``; an undated article is left
+        out by a date) and from ``source`` (a file, site or feed); each ``Answer.filter`` says how
+        many articles the filter left. Without a filter it is this assistant."""
+        from .filtered import with_filter
+
+        return with_filter(self, ArticleFilter.parse(since, until, source))
+
+
+def _silently(run: Run) -> Run:
+    """Run an answering generator to its end without passing on what it yields."""
+    while True:
+        try:
+            next(run)
+        except StopIteration as stop:
+            return stop.value
+    yield ""  # pragma: no cover - makes this a generator, so ``yield from`` returns its value
+
+
+SENTENCE_START = re.compile(r"(?<=[.!?\]\"”’)])\s+(?=[^\s\[])")
+
+
+def complete_prefix(draft: str) -> int:
+    """Where the complete sentences of a streaming draft end: a sentence (with the ``[n]``
+    markers after it) is complete once the next one has begun.
+
+    >>> complete_prefix("Xi opened it [1]. Putin")
+    17
+    >>> complete_prefix("Xi opened it. [1]")
+    0
+    """
+    last = 0
+    for m in SENTENCE_START.finditer(draft):
+        last = m.start()
+    return last
+
+
+class _Shown:
+    """The verified sentences streamed so far: each is shown once, and the pieces join into the
+    final answer text."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.pieces: list[str] = []
+
+    def join(self, text: str) -> str:
+        piece = (" " if self.pieces else "") + text
+        self.pieces.append(piece)
+        return piece
+
+    def more(self, checked: VerifiedAnswer, timings: dict[str, float], began: float) -> Iterator[str]:
+        supported = checked.supported
+        for s in supported[self.count :]:
+            if not self.pieces:
+                timings["first_verified_s"] = time.perf_counter() - began
+            yield self.join(render_sentence(s))
+        self.count = max(self.count, len(supported))

@@ -12,6 +12,7 @@ This module does not retrieve or prompt; it only judges text against text.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from typing import Sequence
@@ -20,8 +21,9 @@ import numpy as np
 
 from ..index.embed import Embedder
 from ..text.sentences import split_sentences
-from ..text.words import content_words, names, numbers, word_forms
+from ..text.words import WORDS, content_words, names, numbers, word_forms
 from ..types import AnswerSentence, Chunk, Citation
+from .judge import SupportJudge
 
 CITE = re.compile(r"\[(?:passages?\s*)?(\d+(?:\s*[,;&]\s*(?:and\s*)?\d+)*)\]", re.IGNORECASE)
 REFUSAL = re.compile(
@@ -34,6 +36,25 @@ META = re.compile(
     r"^(?:this|that|the)\s+(?:information|statement|answer|fact)s?\s+(?:is|are|was|can be)\s+(?:found|supported|stated|mentioned|given|provided)\b[^.]*\bpassages?\b[^.]*[.!]?$",
     re.IGNORECASE,
 )
+
+
+def is_copy(claim: str, quote: str, ratio: float) -> bool:
+    """Whether ``claim`` copies ``quote`` (or a stretch of it) nearly word for word: such a
+    sentence cannot put the quote's words in a new relation, so the judge is not asked.
+
+    >>> is_copy("Trade reached 244.8 billion U.S. dollars in 2024.", "Trade between China and Russia reached 244.8 billion U.S. dollars in 2024, making China ...", 0.9)
+    False
+    >>> is_copy("The leaders also signed over 20 cooperation agreements.", "The leaders also signed over 20 cooperation agreements, covering energy.", 0.9)
+    True
+    """
+    a = " ".join(WORDS.findall(claim.lower()))
+    b = " ".join(WORDS.findall(quote.lower()))
+    if not a:
+        return False
+    if a in b:
+        return True
+    match = difflib.SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
+    return match.size / len(a) >= ratio
 
 
 def is_refusal(text: str) -> bool:
@@ -91,10 +112,11 @@ class Verdict:
 class Verifier:
     """Judges claims against chunks. ``embedder`` supplies the similarity signal."""
 
-    def __init__(self, embedder: Embedder, *, min_overlap: float, min_similarity: float) -> None:
+    def __init__(self, embedder: Embedder, *, min_overlap: float, min_similarity: float, verbatim_ratio: float = 0.9) -> None:
         self.embedder = embedder
         self.min_overlap = min_overlap
         self.min_similarity = min_similarity
+        self.verbatim_ratio = verbatim_ratio
 
     def _similarities(self, claims: list[str], chunks: list[Chunk]) -> dict[tuple[int, str], np.ndarray]:
         texts = [s.text for c in chunks for s in c.sentences]
@@ -164,11 +186,16 @@ class Verifier:
         question: str,
         documents: dict[str, str],
         groups: Sequence[Sequence[Chunk]] | None = None,
+        judge: SupportJudge | None = None,
+        cache: dict[tuple[str, str], float] | None = None,
     ) -> VerifiedAnswer:
         """Judge ``answer`` (the model's text citing ``chunks`` as [1]..[k]). With ``groups``,
         passage n stands for every chunk of ``groups[n-1]`` (a story merged with its reprints in
         other articles): a sentence it supports cites each of them that supports it, each with
-        its own quote."""
+        its own quote. With ``judge``, a sentence that passes the lexical checks but is not a
+        copy of its quote must also be stated by it (with the sentence before, so pronouns
+        resolve) according to the judge; ``cache`` keeps its verdicts across calls (streaming
+        verifies a growing answer)."""
         members = [list(g) for g in groups] if groups is not None else [[c] for c in chunks]
         every = list({c.id: c for group in members for c in group}.values())
         claims = parse_answer(answer)
@@ -193,6 +220,8 @@ class Verifier:
                 if supported:
                     best = max(supported, key=lambda n: others[n][0].score)
                     good, verdicts = [best], {**verdicts, **others}
+            if good and judge is not None:
+                good = [n for n in good if self._stated(claim.text, verdicts[n][1], judge, {} if cache is None else cache)]
             numbers_out = []
             for n in good:
                 for chunk, verdict in verdicts[n][1]:
@@ -208,10 +237,30 @@ class Verifier:
                             quote=documents[chunk.source][start:end],
                             published=chunk.published,
                             published_inferred=chunk.published_inferred,
+                            title=chunk.title,
+                            url=chunk.url,
+                            author=chunk.author,
+                            site=chunk.site,
                         )
                     numbers_out.append(by_key[key].n)
             sentences.append(AnswerSentence(claim.text, tuple(dict.fromkeys(numbers_out)), bool(good)))
         return VerifiedAnswer(tuple(sentences), tuple(by_key.values()), refused_by_model)
+
+    def _stated(self, claim: str, supporters: list[tuple[Chunk, Verdict]], judge: SupportJudge, cache: dict[tuple[str, str], float]) -> bool:
+        """Whether one of the lexically supporting quotes states ``claim``: a near-verbatim copy
+        does; otherwise the judge must say yes. The best quote is asked first."""
+        for chunk, verdict in supporters:
+            lo, hi = verdict.quote
+            quote = " ".join(s.text for s in chunk.sentences[lo : hi + 1])
+            if is_copy(claim, quote, self.verbatim_ratio):
+                return True
+            context = chunk.sentences[lo - 1].text + " " if lo > 0 else ""
+            key = (claim, context + quote)
+            if key not in cache:
+                cache[key] = judge.support([claim], [context + quote])[0]
+            if cache[key] >= judge.supported_at:
+                return True
+        return False
 
     def addresses(self, verified: VerifiedAnswer, question: str) -> bool:
         """Whether the supported sentences, read with the quotes they cite, speak to the question:
@@ -235,11 +284,12 @@ class VerifiedAnswer:
 
     def render(self) -> str:
         """Supported sentences with their markers placed before the final punctuation."""
-        parts = []
-        for s in self.supported:
-            marks = "".join(f"[{n}]" for n in s.citations)
-            m = re.match(r"^(.*?)([.!?]*[\"'”’)]*)$", s.text, re.DOTALL)
-            body, tail = (m.group(1), m.group(2)) if m else (s.text, "")
-            parts.append(f"{body} {marks}{tail or '.'}")
-        return " ".join(parts)
+        return " ".join(render_sentence(s) for s in self.supported)
 
+
+def render_sentence(s: AnswerSentence) -> str:
+    """``"Xi opened it."`` citing 1 -> ``"Xi opened it [1]."``"""
+    marks = "".join(f"[{n}]" for n in s.citations)
+    m = re.match(r"^(.*?)([.!?]*[\"'”’)]*)$", s.text, re.DOTALL)
+    body, tail = (m.group(1), m.group(2)) if m else (s.text, "")
+    return f"{body} {marks}{tail or '.'}"

@@ -85,10 +85,11 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_answer(answer: Answer) -> str:
-    """The answer as ``rag ask`` prints it: the text, each citation with its quote, the removed
-    (unsupported) sentences and, for a refusal, the closest passages."""
-    lines = [answer.answer]
+def format_answer(answer: Answer, *, text: bool = True) -> str:
+    """The answer as ``rag ask`` prints it: the text (unless ``text`` is false: it was streamed),
+    each citation with its quote, the removed (unsupported) sentences and, for a refusal, the
+    closest passages."""
+    lines = [answer.answer] if text else []
     for c in answer.citations:
         lines.append(f"  [{c.n}] {c.source} ({date_label(c.published, c.published_inferred)}) chars {c.start}-{c.end}: “{' '.join(c.quote.split())}”")
     for s in answer.sentences:
@@ -103,11 +104,10 @@ def _ask(assistant: Assistant, question: str, history: list[tuple[str, str]], as
     stream = assistant.stream(question, history=history)
     if as_json:
         return stream.consume()
-    tty = sys.stderr.isatty()
-    for token in stream:
-        sys.stderr.write(f"\x1b[2m{token}\x1b[0m" if tty else token)
-        sys.stderr.flush()
-    sys.stderr.write("\n")
+    for piece in stream:  # verified sentences, as each is checked; they join into answer.answer
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+    sys.stdout.write("\n")
     return stream.answer
 
 
@@ -116,8 +116,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     answer = _ask(assistant, args.question, [], args.json)
     if args.json:
         _print_json(answer.to_dict())
-    else:
-        print(format_answer(answer))
+    elif details := format_answer(answer, text=False):
+        print(details)
     return 0
 
 
@@ -147,7 +147,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
         except RagError as exc:
             print(f"error: {exc}", file=sys.stderr)
             continue
-        print(format_answer(answer))
+        if details := format_answer(answer, text=False):
+            print(details)
         history.append((question, answer.answer))
 
 

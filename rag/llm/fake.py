@@ -36,8 +36,33 @@ class FakeLLM:
             return follow_up.group(1).strip()
         return "The articles don't say."
 
-    def stream(self, messages: Messages, *, max_tokens: int, temperature: float, timeout: float) -> Iterator[str]:
+    def score(self, conversations: list[Messages], words: list[str], *, timeout: float) -> list[list[float]]:
+        """A judge that behaves like a lexical one: for a yes/no question about a fenced passage
+        and a statement (or question), P(first word) is the share of the statement's content words,
+        numbers and names found in the passage; the second word gets the rest."""
+        out = []
+        for messages in conversations:
+            with self._lock:
+                self.prompts.append(messages)
+            user = messages[-1]["content"]
+            passage = re.search(r"<<<\n(.*?)\n>>>", user, re.DOTALL)
+            claim = re.search(r"\n(?:Statement|Question): (.*?)\n", user)
+            share = _share(claim.group(1), passage.group(1)) if passage and claim else 0.5
+            if "makes this statement false" in user:  # the contradiction question: never sure
+                share = 0.0
+            out.append([share, 1.0 - share] + [0.0] * (len(words) - 2))
+        return out
+
+    def stream(self, messages: Messages, *, max_tokens: int, temperature: float, timeout: float, grammar: str | None = None) -> Iterator[str]:
         with self._lock:
             self.prompts.append(messages)
             reply = self.replies.pop(0) if self.replies else self._echo(messages)
         yield from re.findall(r"\S+\s*|\s+", reply)
+
+
+def _share(claim: str, passage: str) -> float:
+    from ..text.words import content_words, names, numbers
+
+    wanted = content_words(claim) | numbers(claim) | names(claim)
+    have = content_words(passage) | numbers(passage) | names(passage)
+    return len(wanted & have) / len(wanted) if wanted else 0.0

@@ -17,6 +17,7 @@ It does not retry malformed responses or client errors (4xx other than 429): tho
 from __future__ import annotations
 
 import logging
+import math
 import random
 import re
 import time
@@ -100,6 +101,33 @@ class OpenAICompatibleLLM:
                 attempt += 1
                 log.warning("%s: %s; retry %d of %d in %.1f s", self.name, self._describe(exc), attempt, self.retries, wait)
                 time.sleep(wait)
+
+    def score(self, conversations: list[Messages], words: list[str], *, timeout: float) -> list[list[float]]:
+        """P(the reply starts with each word), for the support judge: read from the API's
+        logprobs of the first token when it gives them, else 1.0 for the word the one-token reply
+        starts with (a server without logprobs still gets a yes/no verdict). No retries: a judge
+        call is short, and a failure is one line like any other."""
+        from llama_index.core.llms import ChatMessage
+
+        deadline = time.monotonic() + timeout
+        out = []
+        for messages in conversations:
+            chat = [ChatMessage(role=m["role"], content=m["content"]) for m in messages]
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise timeout_error(self.name, timeout)
+            try:
+                reply = self._llm.chat(chat, max_tokens=2, temperature=0.0, logprobs=True, top_logprobs=10, timeout=remaining)
+            except Exception as exc:  # noqa: BLE001 - one line, key scrubbed
+                raise self._error(exc, 0, timeout, deadline) from None
+            first = (reply.logprobs or [[]])[0]
+            if first:
+                probs = [sum(math.exp(lp.logprob) for lp in first if lp.token.strip().lower() == w.lower()) for w in words]
+            else:
+                said = (reply.message.content or "").strip().lower()
+                probs = [1.0 if said.startswith(w.lower()) else 0.0 for w in words]
+            out.append(probs)
+        return out
 
     def _retry_wait(self, exc: Exception, attempt: int) -> float | None:
         """Seconds to wait before retrying ``exc``, or None when retrying cannot help."""
