@@ -7,8 +7,9 @@ install:
 index: install
 	.venv/bin/rag ingest seeds --index index
 
+# One process: the chat UI at /chat (/ redirects there), the HTTP API at /v1, its docs at /docs.
 run: index
-	.venv/bin/chainlit run app.py --headless --host 127.0.0.1 --port $${PORT:-8000}
+	.venv/bin/rag serve --host 127.0.0.1 --port $${PORT:-8000}
 
 test: install
 	.venv/bin/python -m pytest

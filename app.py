@@ -1,8 +1,10 @@
 """Chainlit chat over the news corpus: a thin adapter around ``rag.Assistant``.
 
-Run with ``chainlit run app.py`` (configure with RAG_* environment variables, see
-``rag/settings.py``; feedback goes to RAG_FEEDBACK_PATH, default data/feedback.jsonl).
-No work happens at import: the engine loads on the first chat, once per process.
+Served by ``rag serve`` (at /chat, beside the HTTP API), it answers with the server's engine,
+loaded once when the server starts; a question asked while it loads waits for it. Run on its own
+with ``chainlit run app.py``, the engine loads on the first chat, once per process. Configure with
+RAG_* environment variables (see ``rag/settings.py``; feedback goes to RAG_FEEDBACK_PATH, default
+data/feedback.jsonl). No work happens at import.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from rag.faces.chat import (
 )
 from rag.faces.engines import Engines
 from rag.faces.feedback import FeedbackDataLayer, FeedbackStore
+from rag.faces.serve import served_engines
 
 log = logging.getLogger("rag.app")
 
@@ -36,11 +39,12 @@ STARTERS = [
     "Who attended the Beijing parade?",
 ]
 HISTORY_TURNS = 3
+LOADING = "Loading the index and the model; a question asked now is answered as soon as they are ready."
 
 
 @functools.lru_cache(maxsize=1)
 def engines() -> Engines:
-    return Engines(Settings())
+    return served_engines() or Engines(Settings())
 
 
 @functools.lru_cache(maxsize=1)
@@ -70,6 +74,9 @@ async def start() -> None:
             Switch(id="show_sources", label="Show sources", initial=True),
         ]
     ).send()
+    if engines().loading():  # under `rag serve`: the server is loading it; on_message waits for it
+        await cl.Message(content=LOADING, author="system").send()
+        return
     try:
         await asyncio.to_thread(engines().base)  # load index and embedder before the first question
     except RagError as exc:
@@ -99,7 +106,7 @@ def _text(docs, source: str) -> str | None:  # noqa: ANN001
 
 
 async def _stream_into(message: cl.Message, stream: AnswerStream) -> Answer:
-    """Show raw tokens as they come (escaped; unverified) and return the checked answer."""
+    """Show the stream's text as it comes (escaped) and return the checked answer."""
     tokens = iter(stream)
     while (token := await asyncio.to_thread(next, tokens, None)) is not None:
         await message.stream_token(escape_markdown(token))
@@ -113,6 +120,8 @@ async def on_message(message: cl.Message) -> None:
     history: list[tuple[str, str]] = cl.user_session.get("history") or []
     index_dir = engines().settings.index_dir
     reply = cl.Message(content="")
+    if engines().loading():
+        await cl.Message(content=LOADING, author="system").send()
     try:
         assistant = await asyncio.to_thread(engines().get, int(chosen.get("top_k") or 0) or None, chosen.get("llm_backend"))
         stream = assistant.stream(message.content, history=history[-HISTORY_TURNS:])

@@ -1,4 +1,5 @@
-"""The real UI: `chainlit run app.py` with the fake LLM, driven by Chromium through Playwright.
+"""The real UI as `make run` serves it: `rag serve` (chat at /chat/, API at /v1) with the fake LLM
+and the real embedder, driven by Chromium through Playwright.
 
 Needs /usr/bin/chromium and the `playwright` package (no `playwright install`); skipped
 without them. Screenshots go to test-artifacts/.
@@ -14,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -47,12 +49,15 @@ def _free_port() -> int:
 
 
 class Server:
+    """`rag serve` in a child process on a free loopback port."""
+
     def __init__(self, index_dir: Path, feedback: Path) -> None:
         self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
+        self.root = f"http://127.0.0.1:{self.port}"
+        self.url = f"{self.root}/chat/"
         self.feedback = feedback
-        self.log = feedback.parent.parent / "chainlit.log"  # the app creates data/ itself
-        chainlit = Path(sys.executable).parent / "chainlit"
+        self.log = feedback.parent.parent / "serve.log"  # the app creates data/ itself
+        rag = Path(sys.executable).parent / "rag"
         env = {
             **os.environ,
             "RAG_INDEX_DIR": str(index_dir),
@@ -62,25 +67,30 @@ class Server:
             "OMP_WAIT_POLICY": "PASSIVE",
         }
         self.proc = subprocess.Popen(
-            [str(chainlit), "run", "app.py", "--headless", "--port", str(self.port), "--host", "127.0.0.1"],
+            [str(rag), "serve", "--backend", "fake", "--host", "127.0.0.1", "--port", str(self.port)],
             cwd=ROOT,
             env=env,
             stdout=open(self.log, "wb"),
             stderr=subprocess.STDOUT,
         )
 
-    def wait(self, timeout: float = 60) -> None:
+    def wait(self, timeout: float = 90) -> None:
+        """Until /readyz says the engine is loaded (the server loads it at start, not per chat)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"chainlit exited: {self.log.read_text()[-2000:]}")
+                raise RuntimeError(f"rag serve exited: {self.log.read_text()[-2000:]}")
             try:
-                with urllib.request.urlopen(self.url, timeout=2) as r:
+                with urllib.request.urlopen(f"{self.root}/readyz", timeout=2) as r:
                     if r.status == 200:
                         return
+            except urllib.error.HTTPError as exc:  # 503 while loading; "failed" will not change
+                if json.loads(exc.read() or b"{}").get("status") == "failed":
+                    raise RuntimeError(f"the engine did not load: {self.log.read_text()[-2000:]}") from exc
+                time.sleep(0.5)
             except OSError:
                 time.sleep(0.5)
-        raise TimeoutError(f"chainlit did not start: {self.log.read_text()[-2000:]}")
+        raise TimeoutError(f"rag serve did not get ready: {self.log.read_text()[-2000:]}")
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -134,7 +144,8 @@ def test_ask_cite_follow_up_and_feedback(seed_server, page, make_assistant):
     fact = re.sub(r"\s*\[\d+\]", "", expected.answer)[:40]
     source = expected.citations[0].source
 
-    page.goto(seed_server.url)
+    page.goto(seed_server.root + "/")  # `make run` prints the root; it leads to the chat
+    assert page.url.rstrip("/") == seed_server.url.rstrip("/")
     page.wait_for_selector("#chat-input", timeout=30_000)
     page.get_by_text("Where did Xi open the SCO summit?").wait_for()  # starters shown
 

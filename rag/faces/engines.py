@@ -6,11 +6,17 @@ loop, since it may load a model. It holds no UI text (``chat.py``) and no answer
 
     engines = Engines(Settings())                  # loads on first use
     engines = Engines(settings, base=assistant)    # or around an assistant you built
+    engines = Engines(settings, served=engine)     # or sharing a server's engine (``serve.py``)
+
+Under ``rag serve`` the server loads its engine when it starts and swaps it after a re-ingest;
+``base`` then waits for that engine (a question asked meanwhile is held, not dropped) and always
+answers with its current assistant.
 """
 
 from __future__ import annotations
 
 import threading
+from typing import Protocol
 
 from ..answer.engine import Assistant
 from ..llm.base import LLM
@@ -18,18 +24,36 @@ from ..llm.factory import make_llm
 from ..settings import Settings
 
 
+LOAD_WAIT_S = 600.0  # how long a chat question waits for a server's engine to load
+
+
+class ServedEngine(Protocol):
+    """What ``Engines`` needs of a server's engine (``api_engine.Engine``)."""
+
+    def loading(self) -> bool: ...
+
+    def wait(self, timeout_s: float) -> Assistant: ...
+
+
 class Engines:
     """Cache of assistants sharing one index and embedder; one LLM per backend."""
 
-    def __init__(self, settings: Settings, base: Assistant | None = None) -> None:
+    def __init__(self, settings: Settings, base: Assistant | None = None, served: ServedEngine | None = None) -> None:
         self.settings = settings
         self._lock = threading.Lock()
         self._base = base
+        self._served = served
         self._llms: dict[str, LLM] = {}
         self._variants: dict[tuple[int, str], Assistant] = {}
 
+    def loading(self) -> bool:
+        """True while a server's engine is still loading (``base`` would wait for it)."""
+        return self._served is not None and self._served.loading()
+
     def base(self) -> Assistant:
         """Loads the index and embedder on first call; errors are raised, not cached."""
+        if self._served is not None:
+            return self._served.wait(LOAD_WAIT_S)
         with self._lock:
             if self._base is None:
                 self._base = Assistant.from_settings(self.settings)
@@ -48,10 +72,14 @@ class Engines:
         if key == (base.settings.top_k, base.settings.llm_backend):
             return base
         with self._lock:
-            if key in self._variants:
-                return self._variants[key]
+            variant = self._variants.get(key)
+            if variant is not None and variant.index is base.index:  # not one from before a re-ingest
+                return variant
         settings = base.settings.model_copy(update={"top_k": key[0], "llm_backend": key[1]})
         llm = base.llm if key[1] == base.settings.llm_backend else self._llm(settings)
         assistant = Assistant(settings, base.index, base.embedder, llm)
         with self._lock:
-            return self._variants.setdefault(key, assistant)
+            kept = self._variants.get(key)
+            if kept is None or kept.index is not base.index:
+                self._variants[key] = assistant
+            return self._variants[key]

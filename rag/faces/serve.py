@@ -18,12 +18,15 @@ from fastapi.responses import RedirectResponse
 
 from rag import Assistant, RagError, Settings
 
+from ..llm.factory import make_llm
 from .api import ApiSettings, create_app
+from .api_engine import StoppableLLM
+from .engines import Engines
 
 log = logging.getLogger("rag.serve")
 
 UI_PATH = "/chat"
-_served: dict[str, FastAPI] = {}  # the app this process serves, for served_assistant()
+_served: dict[str, tuple[FastAPI, Settings]] = {}  # what this process serves, for the chat UI
 
 
 def is_loopback(host: str) -> bool:
@@ -44,8 +47,8 @@ def check_exposure(host: str, api_settings: ApiSettings) -> None:
 
 def build_app(settings: Settings, api_settings: ApiSettings, ui_target: Path | None = Path("app.py")) -> FastAPI:
     """The API app with the Chainlit UI mounted at /chat when ``ui_target`` exists."""
-    app = create_app(lambda: Assistant.from_settings(settings), api_settings)
-    _served["app"] = app
+    app = create_app(lambda: Assistant.from_settings(settings, llm=StoppableLLM(make_llm(settings))), api_settings)
+    _served["app"] = (app, settings)  # before mounting: Chainlit imports app.py then
     if ui_target is None or not ui_target.is_file():
         log.warning("no chat UI: %s not found; serving the API only", ui_target)
         return app
@@ -63,13 +66,21 @@ def build_app(settings: Settings, api_settings: ApiSettings, ui_target: Path | N
 def served_assistant() -> Assistant | None:
     """The assistant the API of this process answers with (None before it has loaded, or when
     no server runs here), so the chat UI can share it instead of loading a second model."""
-    app = _served.get("app")
-    if app is None:
+    if "app" not in _served:
         return None
     try:
-        return app.state.engine.get()
+        return _served["app"][0].state.engine.get()
     except (LookupError, RagError):
         return None
+
+
+def served_engines() -> Engines | None:
+    """The chat UI's assistants when this process is ``rag serve``: they answer with the API's
+    engine (loaded once, when the server starts) and wait for it while it loads. None otherwise."""
+    if "app" not in _served:
+        return None
+    app, settings = _served["app"]
+    return Engines(settings, served=app.state.engine)
 
 
 def serve(settings: Settings | None = None, host: str = "127.0.0.1", port: int = 8000, api_settings: ApiSettings | None = None) -> None:
@@ -85,4 +96,4 @@ def serve(settings: Settings | None = None, host: str = "127.0.0.1", port: int =
     uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=5, log_level="info")
 
 
-__all__ = ["build_app", "check_exposure", "is_loopback", "serve", "served_assistant"]
+__all__ = ["build_app", "check_exposure", "is_loopback", "serve", "served_assistant", "served_engines"]
