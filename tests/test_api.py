@@ -23,7 +23,7 @@ import uvicorn
 
 from rag import Assistant, RagError, Settings
 from rag.faces.api import ApiSettings, create_app
-from rag.faces.api_engine import sentence_pieces
+from rag.faces.api_engine import StoppableLLM
 from rag.faces.serve import build_app, check_exposure, serve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,12 +45,16 @@ QUESTIONS = [
 
 
 class SlowLLM:
-    """Wraps the fake LLM: waits ``per_token`` seconds before each token and records prompts."""
+    """Wraps the fake LLM: waits ``per_token`` seconds before each token and records prompts;
+    everything else (its ``score``, which the support judge uses) is the fake's."""
 
     def __init__(self, inner, per_token: float) -> None:  # noqa: ANN001
         self.inner, self.per_token = inner, per_token
         self.prompts: list[list[dict[str, str]]] = []
         self.name = "slow-fake"
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self.inner, name)
 
     def stream(self, messages, **kwargs) -> Iterator[str]:  # noqa: ANN001
         self.prompts.append(messages)
@@ -69,7 +73,7 @@ def _factory(settings: Settings, per_token: float = 0.0, record: list | None = N
         llm = SlowLLM(base.llm, per_token)
         if record is not None:
             record.append(llm)
-        return Assistant.from_settings(settings, embedder=base.embedder, llm=llm)
+        return Assistant.from_settings(settings, embedder=base.embedder, llm=StoppableLLM(llm))  # as serve.py does
 
     return build
 
@@ -205,15 +209,6 @@ def test_stream_never_sends_an_unsupported_sentence(fake_index):
     assert events[-1] == "[DONE]"
     text = "".join(json.loads(e)["choices"][0]["delta"].get("content") or "" for e in events[:-1])
     assert text == supported and "walrus" not in raw
-
-
-def test_sentence_pieces_join_to_the_answer():
-    from rag import Answer, AnswerSentence
-
-    answer = Answer("q", "Xi met Putin [1]. They signed 20 deals [1][2].", False, (), (AnswerSentence("Xi met Putin.", (1,), True), AnswerSentence("They sold jets.", (1,), False), AnswerSentence("They signed 20 deals.", (1, 2), True)))
-    assert sentence_pieces(answer) == ["Xi met Putin [1].", " They signed 20 deals [1][2]."]
-    listing = Answer("q", "Articles:\n- a.txt\n- b.txt", False, (), ())
-    assert "".join(sentence_pieces(listing)) == listing.answer and len(sentence_pieces(listing)) == 3
 
 
 def test_follow_up_sends_the_history_to_the_engine(server):

@@ -1,6 +1,6 @@
 """What runs behind the HTTP API: the engine (loaded once, swapped whole after a re-ingest), the
 answer queue (bounded, so the local model is never asked more than it can answer), the ingest
-jobs, and ``answer_in_pieces``, the one place that decides what text a stream may carry.
+jobs, and ``answer_in_pieces`` with ``StoppableLLM``, which run one answer and stop it when asked.
 
 No HTTP here (``api.py`` turns these into responses), and no retrieval or verification (the
 engine's). Everything is thread-based: answers run in a worker pool, ingests in their own thread.
@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import threading
 import time
 import uuid
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
-from rag import Answer, AnswerSentence, AnswerStream, Assistant, IngestError, RagError
+from rag import Answer, AnswerStream, Assistant, IngestError, RagError
 
 log = logging.getLogger("rag.api")
 
@@ -28,44 +27,53 @@ class Cancelled(Exception):
 
 
 def answer_in_pieces(stream: AnswerStream, emit: Callable[[str], None], cancelled: threading.Event) -> Answer:
-    """Run one answer to its end, handing its verified text to ``emit`` piece by piece.
+    """Run one answer to its end, handing each verified piece to ``emit`` as the engine yields it
+    (the pieces join to ``answer.answer``; the model's raw tokens are never seen here).
 
-    The model's raw tokens are never emitted: they are not verified. Today the engine checks the
-    whole answer at once, so the pieces (supported sentences with their [n] markers) all come
-    when it ends; when the engine yields verified sentences as it checks them, emit those here
-    as they come. ``cancelled`` stops the generation between two tokens.
+    ``cancelled`` stops the answer: between two pieces here, and between two tokens of the model
+    when the assistant's LLM is a ``StoppableLLM`` (the engine yields only at sentence ends).
     """
-    tokens = iter(stream)
-    for _ in tokens:
-        if cancelled.is_set():
-            getattr(tokens, "close", lambda: None)()  # closes the model's token stream too
-            raise Cancelled
-    if stream.answer is None:  # the engine sets it when its tokens end; never left unset
+    pieces = iter(stream)
+    _this_answer.cancelled = cancelled
+    try:
+        for piece in pieces:
+            if cancelled.is_set():
+                raise Cancelled
+            emit(piece)
+    except Cancelled:
+        getattr(pieces, "close", lambda: None)()  # closes the model's token stream too
+        raise
+    finally:
+        _this_answer.cancelled = None
+    if stream.answer is None:  # the engine sets it when its pieces end; never left unset
         raise RagError("the engine ended without an answer")
-    for piece in sentence_pieces(stream.answer):
-        emit(piece)
     return stream.answer
 
 
-def sentence_pieces(answer: Answer) -> list[str]:
-    """The answer text cut into its supported sentences; joined they are exactly ``answer.answer``.
-
-    "Xi met Putin [1]. They signed 20 deals [2]." -> ["Xi met Putin [1].", " They signed 20 deals [2]."]
-    Answers that are not sentence lists (refusals, article lists, stated disagreements) come
-    line by line.
-    """
-    rendered = [_with_markers(s) for s in answer.sentences if s.supported]
-    if not answer.refused and rendered and " ".join(rendered) == answer.answer:
-        return [rendered[0]] + [" " + r for r in rendered[1:]]
-    return [line for line in re.split(r"(?<=\n)", answer.answer) if line]
+_this_answer = threading.local()  # the cancel event of the answer this worker thread computes
 
 
-def _with_markers(sentence: AnswerSentence) -> str:
-    # As the engine renders a supported sentence: markers before the closing punctuation.
-    marks = "".join(f"[{n}]" for n in sentence.citations)
-    m = re.match(r"^(.*?)([.!?]*[\"'”’)]*)$", sentence.text, re.DOTALL)
-    body, tail = (m.group(1), m.group(2)) if m else (sentence.text, "")
-    return f"{body} {marks}{tail or '.'}"
+class StoppableLLM:
+    """Wraps an LLM so that an answer the server abandons (client gone, deadline passed) stops
+    between two tokens instead of generating to its end. Outside ``answer_in_pieces`` (the chat
+    UI, the CLI) it only passes tokens on; everything else is the wrapped LLM's."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def stream(self, messages: Any, **kwargs: Any) -> Iterator[str]:
+        cancelled: threading.Event | None = getattr(_this_answer, "cancelled", None)
+        tokens = self.inner.stream(messages, **kwargs)
+        try:
+            for token in tokens:
+                if cancelled is not None and cancelled.is_set():
+                    raise Cancelled
+                yield token
+        finally:
+            getattr(tokens, "close", lambda: None)()
 
 
 class Engine:
@@ -77,6 +85,7 @@ class Engine:
         self._assistant: Assistant | None = None
         self._error: RagError | None = None
         self._began = time.monotonic()
+        self._settled = threading.Event()  # set when loading has succeeded or failed
         self.load_seconds: float | None = None
 
     def start_loading(self) -> None:
@@ -84,6 +93,12 @@ class Engine:
         threading.Thread(target=self._load, name="rag-engine-load", daemon=True).start()
 
     def _load(self) -> None:
+        try:
+            self._load_once()
+        finally:
+            self._settled.set()
+
+    def _load_once(self) -> None:
         try:
             assistant = self._factory()
             assistant.llm  # load the model now, not on the first question  # noqa: B018
@@ -104,6 +119,16 @@ class Engine:
         if self._error is not None:
             raise self._error
         raise LookupError("the engine is still loading; retry in a few seconds")
+
+    def loading(self) -> bool:
+        return not self._settled.is_set() and self._assistant is None
+
+    def wait(self, timeout_s: float) -> Assistant:
+        """``get``, after waiting up to ``timeout_s`` for the load to end (for the chat UI, which
+        holds a question until the engine can answer it instead of dropping it)."""
+        if not self._settled.wait(timeout_s) and self._assistant is None:
+            raise RagError(f"the engine is still loading after {timeout_s:g} s; see the server log, or ask again")
+        return self.get()
 
     def swap(self, assistant: Assistant) -> None:
         self._assistant, self._error = assistant, None  # one reference assignment: atomic
@@ -224,4 +249,4 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-__all__ = ["AnswerQueue", "Cancelled", "Engine", "IngestJobs", "answer_in_pieces", "sentence_pieces"]
+__all__ = ["AnswerQueue", "Cancelled", "Engine", "IngestJobs", "StoppableLLM", "answer_in_pieces"]
