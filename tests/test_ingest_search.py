@@ -16,7 +16,7 @@ from .conftest import ROOT
 
 def test_manifest_records_model_chunking_and_hashes(seed_index, embedder):
     manifest = read_manifest(seed_index)
-    assert manifest["format_version"] == 2
+    assert manifest["format_version"] == 3
     assert manifest["embedding_model"] == embedder.name and manifest["embedding_dim"] == 384
     assert manifest["chunking"]["chunk_tokens"] == Settings().chunk_tokens
     assert set(manifest["files"]) == {p.name for p in (ROOT / "seeds").iterdir()}

@@ -76,6 +76,10 @@ class SourceInfo:
     published_inferred: bool
     size: int  # bytes of the original file
     chunks: int
+    url: str | None = None
+    author: str | None = None
+    site: str | None = None
+    file: str | None = None  # the file it came from (a feed or export holds several articles)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -92,7 +96,7 @@ def classify(question: str) -> ArticleQuestion | None:
 
 def sources(index: IndexData) -> list[SourceInfo]:
     return [
-        SourceInfo(d.source, d.title, d.published, d.published_inferred, len(d.text.encode("utf-8")), d.chunks)
+        SourceInfo(d.source, d.title, d.published, d.published_inferred, len(d.text.encode("utf-8")), d.chunks, d.url, d.author, d.site, d.origin)
         for d in sorted(index.documents.values(), key=lambda d: d.source)
     ]
 

@@ -1,17 +1,22 @@
 """Hybrid retrieval: dense (FAISS) + BM25, fused by reciprocal rank.
 
-Returns ``Hit`` objects whose ``text`` is cut from the original file, plus the best dense
-similarity, which the engine uses to refuse when the evidence is too weak.
+Returns ``Hit`` objects whose ``text`` is cut from the stored document text, plus the best dense
+similarity, which the engine uses to refuse when the evidence is too weak. An ``ArticleFilter``
+(dates, source) is a mask over the candidates of both searches, applied before fusion, so the
+top ``k`` are the best passages among the articles it leaves (not a cut of the unfiltered top ``k``).
 """
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass, field
-from typing import Callable
+from datetime import date
+from typing import Any, Callable
 
 import numpy as np
 
+from ..errors import QuestionError
 from ..types import Chunk, Conflict, Hit
 from .embed import Embedder
 from .store import IndexData
@@ -30,8 +35,65 @@ class Retrieved:
     conflicts: tuple[Conflict, ...] = ()
 
 
+@dataclass(frozen=True)
+class ArticleFilter:
+    """Which articles may be retrieved: published from ``since`` to ``until`` (inclusive, ISO
+    dates; inferred dates count, an article without a date is excluded when either is set) and
+    from ``source`` (a file, a document, a site or a feed's title; case-insensitive)."""
+
+    since: str | None = None
+    until: str | None = None
+    source: str | None = None
+
+    @classmethod
+    def parse(cls, since: str | None = None, until: str | None = None, source: str | None = None) -> ArticleFilter:
+        """Dates as ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``: ``parse(since="2026-03") ->
+        since="2026-03-01"``, ``parse(until="2026-03") -> until="2026-03-31"``."""
+        low, high = _day(since, first=True), _day(until, first=False)
+        if low and high and low > high:
+            raise QuestionError(f"--since {low} is after --until {high}; nothing can match")
+        return cls(low, high, " ".join(source.split()) or None if isinstance(source, str) else None)
+
+    def __bool__(self) -> bool:
+        return bool(self.since or self.until or self.source)
+
+    def matches(self, chunk: Any) -> bool:
+        """For a ``Chunk`` or a ``Document`` (both carry the fields read here)."""
+        if self.since or self.until:
+            day = chunk.published
+            if not day or (self.since and day < self.since) or (self.until and day > self.until):
+                return False
+        if self.source:
+            want = self.source.casefold()
+            names = (chunk.source, chunk.file, chunk.site)
+            return any(n and (n.casefold() == want or n.casefold().rsplit("/", 1)[-1] == want) for n in names)
+        return True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"since": self.since, "until": self.until, "source": self.source}
+
+
+def _day(value: str | None, *, first: bool) -> str | None:
+    if value is None or not str(value).strip():
+        return None
+    text = str(value).strip()
+    try:
+        parts = [int(p) for p in text.split("-")]
+        if len(parts) == 3:
+            return date(*parts).isoformat()
+        if len(parts) == 2:
+            return date(parts[0], parts[1], 1 if first else calendar.monthrange(*parts)[1]).isoformat()
+        if len(parts) == 1 and len(text) == 4:
+            return date(parts[0], 1 if first else 12, 1 if first else 31).isoformat()
+    except ValueError:
+        pass
+    raise QuestionError(f"unreadable date {text!r}; give YYYY-MM-DD, YYYY-MM or YYYY")
+
+
 class Retriever:
-    def __init__(self, index: IndexData, embedder: Embedder, *, candidate_k: int, rrf_k: int) -> None:
+    def __init__(
+        self, index: IndexData, embedder: Embedder, *, candidate_k: int, rrf_k: int, article_filter: ArticleFilter | None = None
+    ) -> None:
         self.index = index
         self.embedder = embedder
         self.candidate_k = candidate_k
@@ -52,6 +114,15 @@ class Retriever:
         # bm25s document position -> chunk row (identical order when written by write_index).
         corpus = (bm25.corpus or []) if bm25 is not None else []
         self._bm25_rows = np.array([self._row_of.get(d.get("node_id"), -1) for d in corpus], dtype=np.int64)
+        # The filter as candidate masks: chunk rows it allows, and the same per bm25s position.
+        self.article_filter = article_filter if article_filter else None
+        self._allowed: np.ndarray | None = None
+        self.filtered_articles = len(index.documents)
+        if self.article_filter is not None:
+            self._allowed = np.array([self.article_filter.matches(c) for c in index.chunks], dtype=bool)
+            self._bm25_allowed = self._allowed[self._bm25_rows] & (self._bm25_rows >= 0) if len(self._allowed) else self._bm25_rows >= 0
+            self._dense_params = _selector(np.flatnonzero(self._allowed))
+            self.filtered_articles = sum(1 for d in index.documents.values() if self.article_filter.matches(d))
 
     def row_of(self, chunk_id: str) -> int:
         """The row of a chunk in ``index.chunks`` (and in FAISS); KeyError for an unknown id."""
@@ -59,8 +130,13 @@ class Retriever:
 
     def dense(self, query: str, k: int) -> list[tuple[int, float]]:
         """FAISS rows and cosine similarities of the ``k`` nearest chunks, best first."""
+        if self._allowed is not None and not self._allowed.any():
+            return []
         vector = np.ascontiguousarray(self.embedder.encode([query])[:1], dtype=np.float32)
-        scores, ids = self._faiss.search(vector, k)
+        if self._allowed is not None:
+            scores, ids = self._faiss.search(vector, k, params=self._dense_params)
+        else:
+            scores, ids = self._faiss.search(vector, k)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
     def sparse(self, query: str, k: int) -> list[int]:
@@ -75,6 +151,8 @@ class Retriever:
         if not ids:  # a query of stop words or unknown words only has no BM25 tokens
             return []
         scores = self._bm25.get_scores_from_ids(ids)
+        if self._allowed is not None:
+            scores = np.where(self._bm25_allowed, scores, 0.0)
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
         top = top[np.argsort(-scores[top], kind="stable")]
@@ -118,4 +196,19 @@ class Retriever:
             published=chunk.published,
             chunk_id=chunk.id,
             published_inferred=chunk.published_inferred,
+            title=chunk.title,
+            url=chunk.url,
+            author=chunk.author,
+            site=chunk.site,
         )
+
+
+def _selector(rows: np.ndarray) -> Any:
+    """FAISS search parameters that only consider ``rows`` (exact and HNSW indexes alike)."""
+    import faiss
+
+    ids = np.ascontiguousarray(rows, dtype=np.int64)
+    selector = faiss.IDSelectorBatch(len(ids), faiss.swig_ptr(ids))
+    params = faiss.SearchParameters(sel=selector)
+    params._keep = (ids, selector)  # the selector points into ``ids``; keep both alive
+    return params

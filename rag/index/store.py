@@ -32,7 +32,7 @@ from ..settings import Settings
 from ..types import Chunk
 from .embed import Embedder
 
-FORMAT_VERSION = 2  # 2: documents and chunks carry published_inferred
+FORMAT_VERSION = 3  # 2: documents and chunks carry published_inferred; 3: title, url, author, site, file
 FIX = "rebuild it with: rag ingest --rebuild --index {dir}"
 
 
@@ -46,7 +46,9 @@ def expected_manifest(settings: Settings, embedder: Embedder) -> dict[str, objec
 
 @dataclass(frozen=True)
 class Document:
-    """An ingested article: its original text (quotes are cut from it) and metadata."""
+    """An ingested article: the text quotes are cut from (the original file for .txt/.md, the
+    extracted article for news formats) and metadata. ``file`` is the file it came from: several
+    documents (feed entries, JSONL lines) share one file and its ``sha256``."""
 
     source: str
     text: str
@@ -56,6 +58,15 @@ class Document:
     encoding: str
     chunks: int
     published_inferred: bool = False
+    file: str | None = None
+    url: str | None = None
+    author: str | None = None
+    site: str | None = None
+
+    @property
+    def origin(self) -> str:
+        """The file this document came from."""
+        return self.file or self.source
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 
 ``discover`` walks folders (no hidden files, no symlinks leaving the corpus, UTF-8 names only)
 and returns the files with a supported suffix plus a one-line reason for every file skipped.
-``read_article`` decodes one file (UTF-16 by BOM, else UTF-8, cp1252, latin-1) and refuses
-binary, empty, special or oversized files. Nothing here cleans, chunks or embeds.
+``read_bytes`` refuses special or oversized files; ``decode_text`` decodes a plain article
+(UTF-16 by BOM, else UTF-8, cp1252, latin-1) and refuses binary or empty ones. News formats
+(pages, feeds, JSONL) are parsed by ``formats.py``. Nothing here cleans, chunks or embeds.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import IngestError
+from .formats import READERS
 
-SUFFIXES = {".txt": "text", ".md": "text", ".markdown": "text", ".html": "html", ".htm": "html"}
+# suffix -> how it is read: "text" (clean.py, offsets into the file) or "news" (formats.py)
+SUFFIXES = {".txt": "text", ".md": "text", ".markdown": "text", **{suffix: "news" for suffix in READERS}}
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
@@ -87,12 +90,25 @@ CONTROL_BYTES = bytes(b for b in range(32) if b < 9 or 13 < b < 27 or 27 < b < 3
 
 def read_article(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[str, str, str]:
     """(text, encoding, sha256) of a file; raises ValueError with a one-line reason."""
+    data = read_bytes(path, max_bytes)
+    return (*decode_text(data), hashlib.sha256(data).hexdigest())
+
+
+def read_bytes(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file no larger than ``max_bytes``; ValueError with a reason."""
     st = path.stat()
     if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block or never end
         raise ValueError("not a regular file")
     if st.st_size > max_bytes:
         raise ValueError(f"file is {st.st_size / 1e6:.1f} MB, over the {max_bytes / 1e6:g} MB limit (setting max_file_mb)")
     data = path.read_bytes()
+    if not data.strip():
+        raise ValueError("empty file")
+    return data
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """(text, encoding) of a plain article's bytes; ValueError for binary or empty text."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             text = data.decode("utf-16")
@@ -100,7 +116,7 @@ def read_article(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[str, str,
             raise ValueError("broken UTF-16 text") from exc
         if not text.strip():
             raise ValueError("empty file")
-        return text, "utf-16", hashlib.sha256(data).hexdigest()
+        return text, "utf-16"
     head = data[:8192]
     if b"\x00" in data or len(head) - len(head.translate(None, CONTROL_BYTES)) > 0.1 * len(head):
         raise ValueError("binary file (NUL or control bytes), not text")
@@ -112,4 +128,4 @@ def read_article(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[str, str,
             continue
     if not text.strip():
         raise ValueError("empty file")
-    return text, encoding, hashlib.sha256(data).hexdigest()
+    return text, encoding
