@@ -74,14 +74,15 @@ class Server:
             stderr=subprocess.STDOUT,
         )
 
-    def wait(self, timeout: float = 90) -> None:
-        """Until /readyz says the engine is loaded (the server loads it at start, not per chat)."""
+    def wait(self, timeout: float = 90, path: str = "/readyz") -> None:
+        """Until /readyz says the engine is loaded (the server loads it at start, not per chat),
+        or until ``path="/healthz"`` says the process is up."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"rag serve exited: {self.log.read_text()[-2000:]}")
             try:
-                with urllib.request.urlopen(f"{self.root}/readyz", timeout=2) as r:
+                with urllib.request.urlopen(f"{self.root}{path}", timeout=2) as r:
                     if r.status == 200:
                         return
             except urllib.error.HTTPError as exc:  # 503 while loading; "failed" will not change
@@ -171,6 +172,31 @@ def test_ask_cite_follow_up_and_feedback(seed_server, page, make_assistant):
     assert rows[-1]["rating"] == "down" and rows[-1]["comment"] == "checking feedback"
     assert rows[-1]["question"] == QUESTION
     page.screenshot(path=str(ARTIFACTS / "follow-up.png"), full_page=True)
+
+
+def _ready(server: Server) -> bool:
+    try:
+        with urllib.request.urlopen(f"{server.root}/readyz", timeout=2) as r:
+            return r.status == 200
+    except urllib.error.HTTPError:
+        return False
+
+
+def test_question_asked_while_the_engine_loads_is_answered(seed_index, tmp_path, page):
+    """The engine loads when the server starts; a chat opened meanwhile says so, and a question
+    typed then waits for the engine instead of being dropped."""
+    server = Server(seed_index, tmp_path / "data" / "feedback.jsonl")
+    try:
+        server.wait(path="/healthz")
+        page.goto(server.url)
+        page.wait_for_selector("#chat-input", timeout=30_000)
+        if _ready(server):
+            pytest.skip("the engine loaded before the chat opened")
+        page.get_by_text("Loading the index and the model").first.wait_for(timeout=10_000)
+        text = _ask(page, QUESTION, 0)
+        assert "Sources" in text and "⚠" not in text
+    finally:
+        server.stop()
 
 
 SCRIPT_ARTICLE = """date 2025-09-04

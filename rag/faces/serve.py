@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import sys
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -92,7 +93,8 @@ def serve(settings: Settings | None = None, host: str = "127.0.0.1", port: int =
     api_settings = api_settings or ApiSettings()
     check_exposure(host, api_settings)
     app = build_app(settings, api_settings)
-    log.info("serving http://%s:%d (chat at %s, API at /v1, docs at /docs)", host, port, UI_PATH)
+    root = f"http://{host}:{port}"
+    print(f"rag-news: chat at {root}{UI_PATH}, API at {root}/v1, docs at {root}/docs; the engine loads now (GET /readyz says when it is ready)", file=sys.stderr)
     uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=5, log_level="info")
 
 
