@@ -14,7 +14,7 @@ from rag.index.embed import MiniLMEmbedder
 from rag.ingest.run import ingest
 from rag.index.store import VectorIndexConfig, build_vector_index
 
-from . import ingest_rows, llm_rows, search_rows
+from . import api_rows, ingest_rows, llm_rows, search_rows
 from .corpus import CACHE, ROOT, SEEDS, SentenceMeanEmbedder, seed_sentences, write_corpus
 from .report import Row
 
@@ -141,6 +141,21 @@ def run_all(sizes: tuple[int, int, int], *, skip_llm: bool, log: Callable[[str],
         f"dense search alone: {rec_big['live_ms']:.2f} ms ({rec_big['kind']}) vs {rec_big['exact_ms']:.2f} ms exact at {big['chunks']}; "
         f"HNSW used above {settings.approximate_index_above} chunks (M={settings.hnsw_m}, efSearch={settings.hnsw_ef_search})",
     ))
+
+    # 7. The HTTP server's own overhead: search, and answers with the fake LLM (not the model's time).
+    log("[7] HTTP API: /v1/search and chat completions (fake LLM), 20 concurrent clients")
+    api = api_rows.measure("minilm", 200 if small_n >= 1000 else 60)
+    raw["api"] = api
+    for key, label, note in (
+        ("search", "POST /v1/search", "MiniLM query embedding + hybrid search over the seeds index, through uvicorn"),
+        ("chat_fake_llm", "POST /v1/chat/completions, fake LLM", "answers queue one at a time (answer_workers=1, as for the local model); retrieval and verification included"),
+    ):
+        m = api[key]
+        rows.append(Row(
+            f"7. {label}, {m['clients']} concurrent clients",
+            f"{m['requests_per_s']:.1f} req/s, p50 {m['p50_ms']:.0f} ms, p95 {m['p95_ms']:.0f} ms",
+            "(report)", None, f"{m['requests']} requests (bench/api_rows.py); {note}",
+        ))
 
     # 4-5. Local model.
     if not skip_llm:
