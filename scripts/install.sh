@@ -39,7 +39,8 @@ if ! .venv/bin/python -c "import importlib.metadata as m; assert m.version('llam
   echo "  built in $((SECONDS - START)) s"
 fi
 
-"$PIP" install -q -c constraints.txt -e ".[local,dev]"
+# PYTHONWARNINGS: setuptools prints a wall of deprecation text for editable installs otherwise.
+PYTHONWARNINGS=ignore "$PIP" install -q -c constraints.txt -e ".[local,dev]"
 
 # Debian packages: chromium for the browser test (Playwright must not download its own) and
 # GNU time, which `make bench` uses to read the peak memory of `rag ask`.
@@ -51,5 +52,9 @@ if [ -n "$PKGS" ]; then
   $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $PKGS >/dev/null
 fi
 
-# Assemble and checksum the local model once (about 10 s), so the first question is not slow.
-.venv/bin/rag model
+# Assemble and checksum the local model once (about 10 s), then prove the runtime works on this
+# CPU: a real load and a few generated tokens in a child process. A broken build fails the
+# install here, with the fix, instead of killing the first question.
+.venv/bin/rag model >/dev/null
+echo "checking the installation (rag doctor)..."
+.venv/bin/rag doctor --no-index

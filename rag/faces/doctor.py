@@ -168,7 +168,7 @@ def check_generation(settings: Settings) -> Check:
     return Check("generation", True, f"loaded in {loaded:.1f} s; {tokens} tokens, first after {first:.2f} s, {rate:.1f} tokens/s ({settings.llm_threads} threads)")
 
 
-def run_checks(settings: Settings, *, verify: bool = False, generate: bool = True, stamp_path: Path | None = None) -> list[Check]:
+def run_checks(settings: Settings, *, verify: bool = False, generate: bool = True, index: bool = True, stamp_path: Path | None = None) -> list[Check]:
     from ..llm.local import runtime_stamp_path
 
     steps: list[Callable[[], Check]] = [
@@ -176,8 +176,9 @@ def run_checks(settings: Settings, *, verify: bool = False, generate: bool = Tru
         check_packages,
         lambda: check_cpu(stamp_path or runtime_stamp_path()),
         lambda: check_model(settings, verify),
-        lambda: check_index(settings),
     ]
+    if index:
+        steps.append(lambda: check_index(settings))
     checks = [step() for step in steps]
     if generate:
         runtime_ok = all(c.ok for c in checks if c.name in ("cpu", "model"))
