@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     conflict_similarity: float = Field(0.45, ge=0.0, le=1.0, description="Least similarity of two sentences from different articles for a different place of the same event to count as a disagreement.")
     same_story_similarity: float = Field(0.75, ge=0.0, le=1.0, description="Least similarity of two sentences for different numbers or days in them to count as a disagreement.")
     time_boost: float = Field(2.0, ge=1.0, le=10.0, description="Factor on the fused score of passages dated as the question's time expression (\"on September 1\", \"in May\", \"before the parade\"); 1 turns it off.")
+    constraint_boost: float = Field(2.0, ge=1.0, le=10.0, description="Factor on the fused score of a passage for each year or number the question states that it (or its article's date) carries, and its inverse for each it lacks (names count half): passages about the asked edition of a recurring event outrank other editions. 1 turns it off.")
     extra_candidates: int = Field(4, ge=0, le=20, description="Passages retrieved beyond top_k, so that merging reprints still fills top_k context passages.")
     article_lines: int = Field(8, ge=1, le=50, description="Most lines in a list or timeline answer (\"Which articles mention ...\", \"What happened on ...\").")
 

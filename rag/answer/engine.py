@@ -35,6 +35,7 @@ from .compact import Compacted, ContextBudget, compact
 from .prompt import chat_messages, format_passages, user_message
 from .result import NO_SUPPORT, build_answer
 from .check import ClaimChecker
+from .constraints import combine, constraint_boost
 from .judge import Scorer, SupportJudge
 from .verify import VerifiedAnswer, Verifier, render_sentence
 
@@ -120,7 +121,7 @@ class Assistant:
     # -- retrieval -------------------------------------------------------------------------
     def search(self, query: str, k: int | None = None) -> list[Hit]:
         query = clean_question(query, self.settings.max_question_chars)
-        boost = news.time_boost(self.time_query(query), self.settings.time_boost)
+        boost = combine(news.time_boost(self.time_query(query), self.settings.time_boost), constraint_boost(query, self.settings.constraint_boost))
         return list(self.retriever.retrieve(query, k or self.settings.top_k, boost=boost).hits)
 
     def time_query(self, question: str) -> TimeQuery | None:
@@ -140,7 +141,7 @@ class Assistant:
         """Retrieve for ``query`` with passages dated as its time expression ranked higher, merge
         reprinted passages and find where the articles disagree (see ``news.py``)."""
         s = self.settings
-        boost = news.time_boost(self.time_query(query), s.time_boost)
+        boost = combine(news.time_boost(self.time_query(query), s.time_boost), constraint_boost(query, s.constraint_boost))
         found = self.retriever.retrieve(query, s.top_k + s.extra_candidates, boost=boost)
         context = news.build_context(found, s.top_k, self.sentence_vectors, reprint_similarity=s.reprint_similarity)
         conflicts = news.find_conflicts(context, self.sentence_vectors, topic_similarity=s.conflict_similarity, same_story=s.same_story_similarity)

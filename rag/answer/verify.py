@@ -23,6 +23,7 @@ from ..index.embed import Embedder
 from ..text.sentences import split_sentences
 from ..text.words import WORDS, content_words, names, numbers, word_forms
 from ..types import AnswerSentence, Chunk, Citation
+from .constraints import date_numbers
 from .judge import SupportJudge
 
 CITE = re.compile(r"\[(?:passages?\s*)?(\d+(?:\s*[,;&]\s*(?:and\s*)?\d+)*)\]", re.IGNORECASE)
@@ -99,6 +100,7 @@ class Focus:
     names: set[str]
     terms: set[str]
     retrieved: set[str]
+    numbers: frozenset[str] = frozenset()  # years and figures the question states
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,11 @@ class Verifier:
         score = overlap + best_sim - 0.5 * len(missing_numbers) - 0.3 * len(missing_names)
         if missing_numbers:
             return Verdict(False, score, quote, f"numbers not in passage: {', '.join(sorted(missing_numbers))}")
+        # A year or figure the question states must be in the evidence (or its article's date):
+        # the 2024 figure does not answer "... in 2019?".
+        missing_asked = question.numbers - numbers(chunk.text) - date_numbers(chunk.published)
+        if missing_asked:
+            return Verdict(False, score, quote, f"the question's numbers are not in passage: {', '.join(sorted(missing_asked))}")
         if missing_names:
             return Verdict(False, score, quote, f"names not in passage: {', '.join(sorted(missing_names))}")
         if missing_focus and 3 * len(missing_focus) > len(focus_terms):
@@ -201,7 +208,7 @@ class Verifier:
         claims = parse_answer(answer)
         factual = [c for c in claims if not is_refusal(c.text)]
         refused_by_model = len(factual) < len(claims)
-        focus = Focus(names(question), content_words(question), set().union(*(word_forms(c.text) for c in every)) if every else set())
+        focus = Focus(names(question), content_words(question), set().union(*(word_forms(c.text) for c in every)) if every else set(), frozenset(numbers(question)))
         sims = self._similarities([c.text for c in factual], every) if factual and every else {}
 
         def judge_passage(i: int, claim: str, n: int) -> tuple[Verdict, list[tuple[Chunk, Verdict]]]:

@@ -1,0 +1,50 @@
+"""Questions that pin a year or number rank the passage about that edition first, and an answer
+from another edition is not accepted (rag/answer/constraints.py, the verifier's question rule)."""
+
+from __future__ import annotations
+
+from rag.answer.constraints import combine, constraint_boost, constraints_of, date_numbers
+from rag.answer.verify import Verifier
+from rag.index.embed import make_embedder
+from rag.settings import Settings
+from rag.types import Chunk, Sentence
+
+
+def chunk(cid: str, text: str, published: str | None = None) -> Chunk:
+    return Chunk(cid, f"{cid}.txt", 0, len(text), text, (Sentence(text, 0, len(text)),), published)
+
+
+EDITION_2019 = chunk("a", "Lena Park won the Harrow Open in 2019, beating Tom Reyes in the final.")
+EDITION_2021 = chunk("b", "Tom Reyes won the Harrow Open in 2021 after a five-set final.")
+
+
+def test_constraints_are_the_stated_numbers_and_names():
+    c = constraints_of("Who won the Harrow Open in 2021?")
+    assert c.numbers == {"2021"} and {"harrow", "open"} <= c.names
+
+
+def test_the_asked_edition_outranks_another_edition():
+    boost = constraint_boost("Who won the Harrow Open in 2021?", factor=2.0)
+    assert boost(EDITION_2021) >= 4 * boost(EDITION_2019)
+
+
+def test_an_article_date_counts_as_carrying_its_year():
+    undated_text = chunk("c", "The final went to five sets.", published="2021-06-30")
+    assert constraint_boost("What happened in 2021?", 2.0)(undated_text) > 1.0
+    assert date_numbers("2025-09-03") == {"2025", "9", "3"}
+
+
+def test_no_constraint_means_no_boost_and_combine_multiplies():
+    assert constraint_boost("who won the final?", 2.0) is None
+    double = combine(lambda c: 2.0, None, lambda c: 3.0)
+    assert double(EDITION_2019) == 6.0 and combine(None) is None
+
+
+def test_an_answer_from_another_edition_is_not_supported():
+    settings = Settings(embed_backend="fake")
+    verifier = Verifier(make_embedder(settings), min_overlap=0.5, min_similarity=0.62)
+    docs = {c.source: c.text for c in (EDITION_2019, EDITION_2021)}
+    wrong = verifier.verify("Lena Park won the Harrow Open [1].", [EDITION_2019], "Who won the Harrow Open in 2022?", docs)
+    assert not wrong.supported
+    right = verifier.verify("Tom Reyes won the Harrow Open in 2021 [1].", [EDITION_2021], "Who won the Harrow Open in 2021?", docs)
+    assert right.supported
