@@ -12,13 +12,15 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from pathlib import Path
 
 import chainlit as cl
-from chainlit.input_widget import Select, Slider, Switch
+from chainlit.input_widget import Select, Slider, Switch, TextInput
 
-from rag import Answer, AnswerStream, RagError, Settings
+from rag import Answer, AnswerStream, Assistant, RagError, Settings
 from rag.faces.chat import (
     answer_markdown,
+    attachments_markdown,
     citation_element_name,
     citation_markdown,
     error_message,
@@ -72,6 +74,9 @@ async def start() -> None:
             Slider(id="top_k", label="Passages given to the model", initial=settings.top_k, min=1, max=10, step=1),
             Select(id="llm_backend", label="LLM backend", values=backends, initial_value=settings.llm_backend),
             Switch(id="show_sources", label="Show sources", initial=True),
+            TextInput(id="since", label="Only articles published since (YYYY-MM-DD)", initial=""),
+            TextInput(id="until", label="Only articles published until (YYYY-MM-DD)", initial=""),
+            TextInput(id="source", label="Only articles from (file, site or feed)", initial=""),
         ]
     ).send()
     if engines().loading():  # under `rag serve`: the server is loading it; on_message waits for it
@@ -122,8 +127,13 @@ async def on_message(message: cl.Message) -> None:
     reply = cl.Message(content="")
     if engines().loading():
         await cl.Message(content=LOADING, author="system").send()
+    files = [e for e in (message.elements or []) if getattr(e, "path", None)]
+    if files:  # attached articles: add them first, then answer the question (if one came with them)
+        if not await add_attachments(files) or not message.content.strip():
+            return
     try:
         assistant = await asyncio.to_thread(engines().get, int(chosen.get("top_k") or 0) or None, chosen.get("llm_backend"))
+        assistant = assistant.filtered(**{k: (chosen.get(k) or "").strip() or None for k in ("since", "until", "source")})
         stream = assistant.stream(message.content, history=history[-HISTORY_TURNS:])
         answer = await _stream_into(reply, stream)
     except RagError as exc:
@@ -152,3 +162,22 @@ async def on_message(message: cl.Message) -> None:
         )
     history.append((message.content, answer.answer))
     cl.user_session.set("history", history)
+
+
+async def add_attachments(files: list) -> bool:  # noqa: ANN001 - Chainlit file elements
+    """Check, save (into the corpus folder) and ingest attached files, then answer from the new
+    index; says in the chat what was added and what was skipped. False when it failed."""
+    from rag.ingest.attach import add_files
+
+    try:
+        base = await asyncio.to_thread(engines().base)
+        named = [(f.name, Path(f.path)) for f in files]
+        attached = await asyncio.to_thread(add_files, named, base.settings.corpus_dir, base.settings, base.embedder)
+        if attached.report is not None and (attached.report.added or attached.report.updated or attached.report.removed):
+            fresh = await asyncio.to_thread(Assistant.from_settings, base.settings, embedder=base.embedder, llm=base.llm)
+            engines().swap(fresh)
+    except RagError as exc:
+        await cl.Message(content=error_message(exc, engines().settings.index_dir), author="system").send()
+        return False
+    await cl.Message(content=attachments_markdown(attached.report, attached.refused), author="system").send()
+    return True

@@ -260,7 +260,7 @@ def test_chat_start_sends_settings(chat):
     build()
     asyncio.run(run(app.start))
     widgets = {w["id"]: w for w in rec.settings[-1]}
-    assert set(widgets) == {"top_k", "llm_backend", "show_sources"}
+    assert set(widgets) == {"top_k", "llm_backend", "show_sources", "since", "until", "source"}
     assert {"local", "openai"} <= {i["value"] for i in widgets["llm_backend"]["items"]}
     assert not _messages(rec)  # index loaded fine: no warning
 

@@ -82,7 +82,7 @@ def test_search_cli_json_text_equals_original_file_slice(seed_index):
     data = json.loads(out.stdout)
     assert data["query"] == "Where did Xi open the SCO summit?" and len(data["hits"]) == 3
     for hit in data["hits"]:
-        assert set(hit) == {"source", "start", "end", "text", "score", "published", "published_inferred"}
+        assert set(hit) == {"source", "start", "end", "text", "score", "published", "published_inferred", "title", "url", "author", "site"}
         original = (ROOT / "seeds" / hit["source"]).read_text(encoding="utf-8")
         assert hit["text"] == original[hit["start"] : hit["end"]]
     assert any("Tianjin" in h["text"] for h in data["hits"])

@@ -96,14 +96,15 @@ def run_eval(assistant: Assistant, cases: Sequence[GoldenCase], *, progress: boo
 
 
 @contextmanager
-def eval_assistant(settings: Settings, corpus: Path | None = None) -> Iterator[Assistant]:
-    """An Assistant on ``settings.index_dir``, or on a temporary index built from ``corpus``."""
+def eval_assistant(settings: Settings, corpus: Path | None = None, filters: dict[str, str | None] | None = None) -> Iterator[Assistant]:
+    """An Assistant on ``settings.index_dir``, or on a temporary index built from ``corpus``;
+    ``filters`` (``since``, ``until``, ``source``) go to ``Assistant.filtered``."""
     from ..index.embed import make_embedder
     from ..answer.engine import Assistant
     from ..ingest.run import ingest
 
     if corpus is None:
-        yield Assistant.from_settings(settings)
+        yield Assistant.from_settings(settings).filtered(**(filters or {}))
         return
     if not corpus.is_dir():
         raise EvalError(f"--corpus {corpus} is not a folder of articles")
@@ -113,19 +114,21 @@ def eval_assistant(settings: Settings, corpus: Path | None = None) -> Iterator[A
         report = ingest([corpus], temp_settings, embedder)
         if not report.chunks:
             raise EvalError(f"--corpus {corpus}: no article could be indexed ({len(report.skipped)} skipped)")
-        yield Assistant.from_settings(temp_settings, embedder=embedder)
+        yield Assistant.from_settings(temp_settings, embedder=embedder).filtered(**(filters or {}))
 
 
 def evaluate_file(golden: Path, settings: Settings, *, corpus: Path | None = None, limit: int | None = None,
-                  progress: bool = False) -> EvalRun:
+                  progress: bool = False, filters: dict[str, str | None] | None = None) -> EvalRun:
     """Load and validate ``golden``, answer its cases, and attach ``thresholds.toml`` if one
     sits beside it."""
     cases = load_golden(golden)[: limit or None]
     thresholds_path = golden.parent / "thresholds.toml"
     thresholds = load_thresholds(thresholds_path) if thresholds_path.is_file() else None
-    with eval_assistant(settings, corpus) as assistant:
+    with eval_assistant(settings, corpus, filters) as assistant:
         run = run_eval(assistant, cases, progress=progress)
     run.info.update({"golden": str(golden), "corpus": str(corpus) if corpus else None})
+    if filters and any(filters.values()):
+        run.info["filter"] = {k: v for k, v in filters.items() if v}
     if corpus:
         run.info["index_dir"] = f"(temporary index of {corpus})"
     run.thresholds = thresholds

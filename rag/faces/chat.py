@@ -16,7 +16,7 @@ import re
 from ..errors import IndexMismatchError, IndexNotFoundError, LLMError, LLMTimeoutError, QuestionError, RagError
 from ..text.dates import date_label
 from ..text.words import strip_markers
-from ..types import Answer, Citation, Hit
+from ..types import Answer, Citation, Hit, IngestReport
 
 MARKER = re.compile(r"\[\d+\]")
 # Every ASCII punctuation character may be backslash-escaped in CommonMark; escaping all
@@ -115,12 +115,28 @@ def highlight(text: str, start: int, end: int, limit: int = CONTEXT_CHARS) -> st
     return prefix + body + suffix
 
 
+def link_markdown(url: str | None) -> str:
+    """A web address as a Markdown link, only for http(s) addresses (never ``javascript:``);
+    the text shown is escaped, the target percent-encodes what could end the link."""
+    if not url or not re.match(r"https?://[^\s]+$", url, re.IGNORECASE):
+        return ""
+    target = url.replace("(", "%28").replace(")", "%29").replace("<", "%3C").replace(">", "%3E").replace(" ", "%20")
+    return f"[{escape_markdown(url)}]({target})"
+
+
 def citation_markdown(citation: Citation, article: str | None, title: str | None = None) -> str:
-    """Side-element text for one citation: source, date, then the quote in its paragraph."""
+    """Side-element text for one citation: source, title, site, author, date and link, then the
+    quote in its paragraph."""
     head = f"**{escape_markdown(citation_element_name(citation))} {escape_markdown(citation.source)}**"
     meta = [f"published {escape_markdown(date_label(citation.published, citation.published_inferred))}" if citation.published else "publication date unknown"]
+    title = title or citation.title
     if title:
         meta.insert(0, f"*{escape_markdown(title)}*")
+    for part in (citation.site, citation.author):
+        if part:
+            meta.insert(len(meta) - 1, escape_markdown(part))
+    if link := link_markdown(citation.url):
+        meta.append(link)
     if article is None or article[citation.start : citation.end] != citation.quote:
         body = _bold(citation.quote)  # the index changed under us: show the quote alone
     else:
@@ -163,14 +179,48 @@ def answer_markdown(answer: Answer, show_sources: bool = True) -> str:
     else:
         parts.append(escape_keeping_markers(answer.answer) if show_sources else escape_markdown(strip_markers(answer.answer)))
         if show_sources and answer.citations:
-            listed = "\n".join(
-                f"- {citation_element_name(c)} {escape_markdown(source_label(c.source, c.published, c.published_inferred))}" for c in answer.citations
-            )
+            listed = "\n".join(f"- {citation_element_name(c)} {_cited(c)}" for c in answer.citations)
             parts.append(f"**Sources** (click a number to read the quote in its article):\n{listed}")
     removed = removed_markdown(answer)
     if removed:
         parts.append(removed)
+    if answer.filter:
+        parts.append(filter_markdown(answer.filter))
     return "\n\n".join(parts)
+
+
+def filter_markdown(summary: dict) -> str:
+    """``{"since": "2026-03-14", "articles": 2, ...}`` -> ``*Filter: since 2026-03-14 (2 articles).*``"""
+    said = ", ".join(f"{k} {escape_markdown(str(summary[k]))}" for k in ("since", "until", "source") if summary.get(k))
+    n = summary.get("articles", 0)
+    return f"*Filter: {said} ({n} article{'' if n == 1 else 's'}).*"
+
+
+def _cited(c: Citation) -> str:
+    """One line for a cited article: its title (else the file), site, date, and its link."""
+    label = escape_markdown(source_label(c.title or c.source, c.published, c.published_inferred))
+    site = f" — {escape_markdown(c.site)}" if c.site else ""
+    link = link_markdown(c.url)
+    return label + site + (f" · {link}" if link else "")
+
+
+def attachments_markdown(report: IngestReport | None, refused: dict[str, str]) -> str:
+    """What became of files attached in the chat: articles added or updated, and every file,
+    line or entry left out with why."""
+    lines: list[str] = []
+    if report is not None:
+        for verb, names in (("Added", report.added), ("Updated", report.updated), ("Already indexed", report.unchanged)):
+            if names:
+                lines.append(f"**{verb}:** " + ", ".join(f"`{escape_markdown(n)}`" for n in names))
+    skipped = {**refused, **(report.skipped if report is not None else {})}
+    if skipped:
+        lines.append("**Skipped:**")
+        lines += [f"- `{escape_markdown(name)}`: {escape_markdown(reason)}" for name, reason in sorted(skipped.items())]
+    for name, reason in sorted((report.notes if report is not None else {}).items()):
+        lines.append(f"- note `{escape_markdown(name)}`: {escape_markdown(reason)}")
+    if report is not None and (report.added or report.updated):
+        lines.append("Ask about them now; answers cite them with their title, link and date.")
+    return "\n".join(lines) or "Nothing was added."
 
 
 def error_message(exc: Exception, index_dir: object = "index") -> str:

@@ -34,6 +34,8 @@ class ServedEngine(Protocol):
 
     def wait(self, timeout_s: float) -> Assistant: ...
 
+    def swap(self, assistant: Assistant) -> None: ...
+
 
 class Engines:
     """Cache of assistants sharing one index and embedder; one LLM per backend."""
@@ -58,6 +60,15 @@ class Engines:
             if self._base is None:
                 self._base = Assistant.from_settings(self.settings)
             return self._base
+
+    def swap(self, assistant: Assistant) -> None:
+        """Answer with ``assistant`` from now on (e.g. after articles were added from the chat);
+        variants built on the old index are rebuilt on their next use."""
+        if self._served is not None:
+            self._served.swap(assistant)
+            return
+        with self._lock:
+            self._base = assistant
 
     def _llm(self, settings: Settings) -> LLM:
         with self._lock:
