@@ -219,19 +219,31 @@ class ChatMessage(BaseModel):
         return self.content or ""
 
 
+class Filters(BaseModel):
+    """Which articles may be used (``Assistant.filtered``); every field optional."""
+
+    since: str | None = Field(None, description="Only articles published on or after this date (YYYY-MM-DD, YYYY-MM or YYYY); inferred dates count, undated articles are left out.")
+    until: str | None = Field(None, description="Only articles published on or before this date.")
+    source: str | None = Field(None, description="Only articles from this file, site or feed.")
+
+    def apply(self, assistant: Assistant) -> Assistant:
+        return assistant.filtered(since=self.since, until=self.until, source=self.source)
+
+
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")  # temperature, max_tokens ...: the engine's settings decide
     model: str = MODEL_ID
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
+    filters: Filters | None = Field(None, description="Extra body field: answer only from the articles these leave.")
 
 
-class SearchRequest(BaseModel):
+class SearchRequest(Filters):
     query: str
     k: int | None = Field(None, ge=1, le=50)
 
 
-class CheckRequest(BaseModel):
+class CheckRequest(Filters):
     claim: str
 
 
@@ -260,6 +272,7 @@ def completion_extras(answer: Answer) -> dict[str, Any]:
         "citations": [c.to_dict() for c in answer.citations],
         "refused": answer.refused,
         "closest": [h.to_dict() for h in answer.closest],
+        **({"filter": answer.filter} if answer.filter is not None else {}),
     }
 
 
@@ -343,7 +356,8 @@ def _v1_router(engine: Engine, queue: AnswerQueue, jobs: IngestJobs, settings: A
         """OpenAI chat completions. The content is the verified answer with its [n] markers;
         `citations`, `refused` and `closest` ride along. With `stream`, verified sentences only."""
         history, question = conversation(body.messages)
-        stream = assistant().stream(question, history=history)  # checks the question now: 400, not a broken stream
+        chosen = body.filters.apply(assistant()) if body.filters else assistant()
+        stream = chosen.stream(question, history=history)  # checks the question now: 400, not a broken stream
         meta = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": MODEL_ID}
         if not body.stream:
             future, cancelled = submit(lambda c: answer_in_pieces(stream, lambda _: None, c))
@@ -360,8 +374,10 @@ def _v1_router(engine: Engine, queue: AnswerQueue, jobs: IngestJobs, settings: A
     @v1.post("/search", tags=["search"])
     def search(body: SearchRequest) -> dict[str, Any]:
         """Retrieved passages, as `rag search --json` prints them."""
-        hits = assistant().search(body.query, k=body.k)
-        return {"query": body.query, "hits": [h.to_dict() for h in hits]}
+        chosen = body.apply(assistant())
+        hits = chosen.search(body.query, k=body.k)
+        extra = {"filter": chosen.filter_summary} if hasattr(chosen, "filter_summary") else {}
+        return {"query": body.query, "hits": [h.to_dict() for h in hits], **extra}
 
     @v1.get("/sources", tags=["search"])
     def sources() -> list[dict[str, Any]]:
@@ -371,7 +387,7 @@ def _v1_router(engine: Engine, queue: AnswerQueue, jobs: IngestJobs, settings: A
     @v1.post("/check", tags=["check"])
     async def check(body: CheckRequest, request: Request) -> dict[str, Any]:
         """Whether the articles support a claim, as `rag check --json` prints it."""
-        engine_now = assistant()
+        engine_now = body.apply(assistant())
         if not callable(getattr(engine_now, "check", None)):
             raise ApiError(501, "claim checking is not available in this version of the engine")
         future, cancelled = submit(lambda _: engine_now.check(body.claim))
