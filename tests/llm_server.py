@@ -12,8 +12,12 @@ cases: ``http://127.0.0.1:PORT/<mode>/v1``. Modes:
     bad-sse       HTTP 200 event stream whose data lines are not JSON
     bad-json      HTTP 200 application/json body that is not JSON
     cut           two chunks of a streamed reply, then the connection closes (no finish, no [DONE])
+    keep-alive    one chunk, then only SSE ``: keep-alive`` comments every ``comment_s`` seconds,
+                  until the client hangs up or the server stops (never a finish)
+    keep-alive-0  the same without the chunk: comments only
 
-``requests`` records (mode, monotonic time, Authorization header) for every request.
+``requests`` records (mode, monotonic time, Authorization header) for every request;
+``hangups`` records (mode, monotonic time) for every response the client closed before its end.
 """
 
 from __future__ import annotations
@@ -46,11 +50,13 @@ def _chunk(content: str | None, finish: str | None = None) -> bytes:
 
 
 class MisbehavingServer:
-    def __init__(self, *, slow_s: float = 10.0, fail_first: int = 2, reply: str = REPLY) -> None:
+    def __init__(self, *, slow_s: float = 10.0, fail_first: int = 2, reply: str = REPLY, comment_s: float = 0.2) -> None:
         self.slow_s = slow_s
         self.fail_first = fail_first
         self.reply = reply
+        self.comment_s = comment_s
         self.requests: list[tuple[str, float, str]] = []
+        self.hangups: list[tuple[str, float]] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         owner = self
@@ -71,7 +77,8 @@ class MisbehavingServer:
                 try:
                     owner._serve(self, mode, count)
                 except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (timeouts are what these tests are about)
+                    with owner._lock:  # the client gave up (timeouts are what these tests are about)
+                        owner.hangups.append((mode, time.monotonic()))
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
         self.httpd.daemon_threads = True
@@ -122,6 +129,17 @@ class MisbehavingServer:
         h.wfile.write(b"data: [DONE]\n\n")
         h.wfile.flush()
 
+    def _keep_alive(self, h: BaseHTTPRequestHandler, chunks: int) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "text/event-stream")
+        h.end_headers()
+        for piece in self.reply.split(" ")[:chunks]:
+            h.wfile.write(_chunk(piece + " "))
+        h.wfile.flush()
+        while not self._stop.wait(self.comment_s):  # ends when the test's server stops...
+            h.wfile.write(b": keep-alive\n\n")  # ...or raises once the client has hung up
+            h.wfile.flush()
+
     def _serve(self, h: BaseHTTPRequestHandler, mode: str, count: int) -> None:
         match mode:
             case "ok":
@@ -146,5 +164,9 @@ class MisbehavingServer:
                 self._send(h, 200, b"{oops, not json", "application/json")
             case "cut":
                 self._stream(h, cut=True)
+            case "keep-alive":
+                self._keep_alive(h, chunks=1)
+            case "keep-alive-0":
+                self._keep_alive(h, chunks=0)
             case _:
                 self._error(h, 404, f"unknown mode {mode}")

@@ -1,5 +1,6 @@
 """The ``openai`` backend against a real HTTP server on 127.0.0.1 that misbehaves on purpose
-(tests/llm_server.py): timeouts, 429, 500, malformed JSON, refused connections, cut streams.
+(tests/llm_server.py): timeouts, 429, 500, malformed JSON, refused connections, cut streams,
+streams kept alive by SSE comments.
 
 Each failure must be one ``LLMError`` line within the configured timeout (plus slack), after
 bounded retries with backoff where retrying makes sense, with the API key nowhere in the
@@ -13,6 +14,7 @@ import shutil
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -126,6 +128,43 @@ def test_a_stream_cut_halfway_is_an_error_not_a_short_answer(server):
     assert "".join(tokens) == "China-Russia trade "  # what arrived before the cut
     assert_one_clean_line(exc, "the stream ended before the answer was complete")
     assert server.count("cut") - before == 1  # tokens were shown: no silent retry
+
+
+def wait_for(condition, within: float = 2.0) -> bool:
+    end = time.monotonic() + within
+    while not condition() and time.monotonic() < end:
+        time.sleep(0.05)
+    return condition()
+
+
+@pytest.mark.parametrize(("mode", "shown"), [("keep-alive", "China-Russia "), ("keep-alive-0", "")])
+def test_a_stream_kept_alive_by_comments_is_cut_at_the_deadline(server, mode, shown):
+    """SSE comments restart the SDK's read timeout between bytes; the deadline still ends the
+    answer, the connection is closed (the server sees the hang-up, no thread is left) and the
+    next request works."""
+    run(backend(server.url("ok")))  # the SDK's first call imports lazily (~1.6 s): not part of this deadline
+    threads, before, hangups = threading.active_count(), server.count(mode), len(server.hangups)
+    tokens, exc, took = run(backend(server.url(mode), llm_timeout_s=2, llm_retries=2), timeout=2)
+    assert isinstance(exc, LLMTimeoutError) and "".join(tokens) == shown
+    assert_one_clean_line(exc, "did not finish within 2 s (setting llm_timeout_s)")
+    assert 1.9 <= took < 3.5
+    assert server.count(mode) - before == 1  # no retry: the time is used up
+    assert wait_for(lambda: any(m == mode for m, _ in server.hangups[hangups:]))  # the socket was closed
+    assert wait_for(lambda: threading.active_count() <= threads)  # watchdog and server handler are gone
+    tokens, exc, _ = run(backend(server.url("ok"), llm_timeout_s=2), timeout=2)
+    assert exc is None and "".join(tokens) == REPLY
+
+
+def test_the_support_judge_call_is_cut_at_the_deadline_too(server):
+    """``score`` reads a whole (non-streamed) body; one trickled forever must not outlast the deadline."""
+    llm = backend(server.url("keep-alive-0"), llm_timeout_s=2)
+    hangups = len(server.hangups)
+    began = time.monotonic()
+    with pytest.raises(LLMTimeoutError) as caught:
+        llm.score([MESSAGES], ["yes", "no"], timeout=2)
+    assert time.monotonic() - began < 3.5
+    assert_one_clean_line(caught.value, "did not finish within 2 s (setting llm_timeout_s)")
+    assert wait_for(lambda: any(m == "keep-alive-0" for m, _ in server.hangups[hangups:]))
 
 
 def test_the_api_key_never_reaches_messages_logs_or_output(server, caplog, capfd):

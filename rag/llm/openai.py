@@ -3,7 +3,10 @@
 What it adds to the SDK, because an API fails in all the ways networks fail:
 
 * one deadline (``llm_timeout_s``) over the whole answer, retries and waits included; each
-  request gets only the time that is left, so a slow server cannot stretch it;
+  request gets only the time that is left, so a slow server cannot stretch it; and because the
+  SDK's read timeout only bounds the gap between bytes, a watchdog shuts the connection at the
+  deadline, so a server that keeps a stream alive with SSE ``: keep-alive`` comments (or trickles
+  a JSON body) is cut on time too;
 * bounded retries with exponential backoff (``llm_retries``, ``llm_backoff_s``) for 429, 5xx and
   connection errors, honouring ``Retry-After`` when it fits the deadline; never a retry once
   tokens have been streamed (the user has seen them);
@@ -18,8 +21,11 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import random
 import re
+import socket
+import threading
 import time
 from typing import Iterator
 
@@ -39,11 +45,73 @@ class _StreamCut(Exception):
         self.received = received  # False: not one chunk came (not an event stream at all)
 
 
+class _Watchdog:
+    """Shuts the socket of the response in flight once ``deadline`` passes.
+
+    The SDK reads the body in the caller's thread and its read timeout restarts with every byte,
+    so nothing else could interrupt a read that keeps receiving comments. ``shutdown`` (unlike
+    ``close``) wakes a read blocked in another thread: it sees end-of-stream, the SDK raises or
+    ends the stream, and the caller finds ``expired`` set. Only the socket is touched from the
+    timer's thread; the response is closed (``release``) by the thread that reads it, once its
+    read has returned."""
+
+    def __init__(self, deadline: float) -> None:
+        self.expired = False
+        self._lock = threading.Lock()
+        self._response = None  # httpx.Response of the request in flight
+        self._stopped = False
+        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def attach(self, response) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            self._response = response
+            if self.expired:
+                _shut(response)
+
+    def release(self) -> None:
+        """Close the current response (after its read has returned in the caller's thread)."""
+        with self._lock:
+            response, self._response = self._response, None
+        if response is not None:
+            response.close()
+
+    def stop(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            self._stopped = True
+        self.release()
+        self._timer.join()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            if self._response is not None:
+                _shut(self._response)
+
+
+def _shut(response) -> None:
+    """Shut down the socket under an httpx response; safe while another thread reads it."""
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if sock is None:
+        return  # not a plain socket transport: the per-read timeout is the only bound left
+    try:  # through a duplicate descriptor, so a TLS socket's state is not touched from this thread
+        with socket.socket(sock.family, sock.type, fileno=os.dup(sock.fileno())) as dup:
+            dup.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed: nothing left to cut
+
+
 class OpenAICompatibleLLM:
     """Any OpenAI-compatible chat API (OpenAI, Ollama, vLLM, llama.cpp server...)."""
 
     def __init__(self, settings: Settings) -> None:
         try:
+            import openai
             from llama_index.llms.openai_like import OpenAILike
         except ImportError as exc:
             raise LLMError("the openai backend needs llama-index-llms-openai-like; run: pip install -e .") from exc
@@ -51,6 +119,10 @@ class OpenAICompatibleLLM:
         self.name = f"openai:{settings.openai_model}@{self._scrub(settings.openai_base_url)}"
         self.retries = settings.llm_retries
         self.backoff_s = settings.llm_backoff_s
+        # The response hook hands each response (before its body is read) to the watchdog armed
+        # in this thread; llama-index keeps the SDK's stream inside its own generator, so this
+        # is the one place where OpenAILike lets us reach the connection.
+        self._armed = threading.local()
         self._llm = OpenAILike(
             model=settings.openai_model,
             api_base=settings.openai_base_url,
@@ -59,7 +131,14 @@ class OpenAICompatibleLLM:
             context_window=settings.llm_context,
             timeout=settings.llm_timeout_s,
             max_retries=0,  # retried here, within one deadline (the SDK would multiply the timeout)
+            http_client=openai.DefaultHttpxClient(event_hooks={"response": [self._on_response]}),
         )
+
+    def _on_response(self, response) -> None:
+        watchdog = getattr(self._armed, "watchdog", None)
+        self._armed.watchdog = None  # one response per arming: a stale watchdog never sees another
+        if watchdog is not None:
+            watchdog.attach(response)
 
     def _scrub(self, text: str) -> str:
         text = text.replace(self._secret, "***") if self._secret else text
@@ -71,6 +150,13 @@ class OpenAICompatibleLLM:
 
         chat = [ChatMessage(role=m["role"], content=m["content"]) for m in messages]
         deadline = time.monotonic() + timeout
+        watchdog = _Watchdog(deadline)
+        try:
+            yield from self._attempts(chat, watchdog, deadline, max_tokens=max_tokens, temperature=temperature, timeout=timeout)
+        finally:
+            watchdog.stop()
+
+    def _attempts(self, chat, watchdog: _Watchdog, deadline: float, *, max_tokens: int, temperature: float, timeout: float) -> Iterator[str]:
         attempt = 0
         while True:
             streamed = False
@@ -79,22 +165,30 @@ class OpenAICompatibleLLM:
                 if remaining <= 0:
                     raise timeout_error(self.name, timeout)
                 finished = received = False
+                self._armed.watchdog = watchdog  # the request is sent on the first next(parts)
                 parts = self._llm.stream_chat(chat, max_tokens=max_tokens, temperature=temperature, timeout=remaining)
-                for part in parts:
-                    if time.monotonic() > deadline:
-                        raise timeout_error(self.name, timeout)
-                    received = True
-                    choices = getattr(part.raw, "choices", None) or []
-                    finished = finished or any(getattr(c, "finish_reason", None) for c in choices)
-                    if part.delta:
-                        streamed = True
-                        yield part.delta
+                try:
+                    for part in parts:
+                        if watchdog.expired or time.monotonic() > deadline:
+                            raise timeout_error(self.name, timeout)
+                        received = True
+                        choices = getattr(part.raw, "choices", None) or []
+                        finished = finished or any(getattr(c, "finish_reason", None) for c in choices)
+                        if part.delta:
+                            streamed = True
+                            yield part.delta
+                finally:
+                    parts.close()
+                    watchdog.release()
                 if not finished:
-                    raise _StreamCut(received)
+                    raise timeout_error(self.name, timeout) if watchdog.expired else _StreamCut(received)
                 return
             except LLMError:
                 raise
             except Exception as exc:  # the SDK and httpx raise many types; each becomes one line
+                self._armed.watchdog = None
+                if watchdog.expired:  # the watchdog cut the connection: whatever broke, it is the deadline
+                    raise timeout_error(self.name, timeout) from None
                 wait = self._retry_wait(exc, attempt)
                 if streamed or wait is None or attempt >= self.retries or time.monotonic() + wait >= deadline:
                     raise self._error(exc, attempt, timeout, deadline) from None
@@ -107,27 +201,35 @@ class OpenAICompatibleLLM:
         logprobs of the first token when it gives them, else 1.0 for the word the one-token reply
         starts with (a server without logprobs still gets a yes/no verdict). No retries: a judge
         call is short, and a failure is one line like any other."""
+        deadline = time.monotonic() + timeout
+        watchdog = _Watchdog(deadline)  # a body trickled byte by byte would outlast the read timeout
+        try:
+            return [self._score_one(messages, words, watchdog, deadline, timeout) for messages in conversations]
+        finally:
+            watchdog.stop()
+
+    def _score_one(self, messages: Messages, words: list[str], watchdog: _Watchdog, deadline: float, timeout: float) -> list[float]:
         from llama_index.core.llms import ChatMessage
 
-        deadline = time.monotonic() + timeout
-        out = []
-        for messages in conversations:
-            chat = [ChatMessage(role=m["role"], content=m["content"]) for m in messages]
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise timeout_error(self.name, timeout)
-            try:
-                reply = self._llm.chat(chat, max_tokens=2, temperature=0.0, logprobs=True, top_logprobs=10, timeout=remaining)
-            except Exception as exc:  # noqa: BLE001 - one line, key scrubbed
-                raise self._error(exc, 0, timeout, deadline) from None
-            first = (reply.logprobs or [[]])[0]
-            if first:
-                probs = [sum(math.exp(lp.logprob) for lp in first if lp.token.strip().lower() == w.lower()) for w in words]
-            else:
-                said = (reply.message.content or "").strip().lower()
-                probs = [1.0 if said.startswith(w.lower()) else 0.0 for w in words]
-            out.append(probs)
-        return out
+        chat = [ChatMessage(role=m["role"], content=m["content"]) for m in messages]
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or watchdog.expired:
+            raise timeout_error(self.name, timeout)
+        self._armed.watchdog = watchdog
+        try:
+            reply = self._llm.chat(chat, max_tokens=2, temperature=0.0, logprobs=True, top_logprobs=10, timeout=remaining)
+        except Exception as exc:  # noqa: BLE001 - one line, key scrubbed
+            if watchdog.expired:
+                raise timeout_error(self.name, timeout) from None
+            raise self._error(exc, 0, timeout, deadline) from None
+        finally:
+            self._armed.watchdog = None
+            watchdog.release()
+        first = (reply.logprobs or [[]])[0]
+        if first:
+            return [sum(math.exp(lp.logprob) for lp in first if lp.token.strip().lower() == w.lower()) for w in words]
+        said = (reply.message.content or "").strip().lower()
+        return [1.0 if said.startswith(w.lower()) else 0.0 for w in words]
 
     def _retry_wait(self, exc: Exception, attempt: int) -> float | None:
         """Seconds to wait before retrying ``exc``, or None when retrying cannot help."""
