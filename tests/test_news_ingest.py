@@ -180,3 +180,42 @@ def test_unreadable_filter_dates_are_one_line_errors(news_index, embedder):
     with pytest.raises(QuestionError, match="after"):
         assistant.filtered(since="2026-03-15", until="2026-03-01")
     assert assistant.filtered() is assistant
+
+
+def test_the_same_wire_story_on_a_page_and_in_a_feed_is_merged_and_cites_both(news_index, embedder):
+    replies = ["Dockworkers at the Port of Valmora voted on Friday to end an 11-day strike [1]."]
+    assistant, llm = _assistant(news_index, embedder, replies)
+    question = "How did the Valmora dockworkers strike end?"
+    context = assistant.context(question)
+    merged = [m for m in context.members.values() if {c.source for c in m} >= {PAGE, RSS_STRIKE}]
+    assert merged  # one passage stands for the story in both places
+    prompt = llm.prompts  # nothing asked yet
+    assert not prompt
+    answer = assistant.ask(question)
+    cited = {c.source: c for c in answer.citations}
+    assert {PAGE, RSS_STRIKE} <= set(cited) and answer.answer.count("[") >= 2
+    assert (cited[PAGE].site, cited[RSS_STRIKE].site) == ("The Coastal Courier", "Northbridge Daily")
+    for c in answer.citations:
+        assert c.quote == assistant.index.documents[c.source].text[c.start : c.end]
+    # The model was shown the story once, not once per copy.
+    shown = llm.prompts[0][-1]["content"]
+    assert shown.count("voted on Friday to end an 11-day strike") == 1
+
+
+def test_cli_search_ask_and_sources_show_metadata_and_apply_filters(news_index, capsys):
+    from rag.faces.cli import main
+
+    assert main(["search", "Valmora port strike", "--index", str(news_index), "--since", "2026-03-15", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["hits"] and all(h["published"] >= "2026-03-15" for h in data["hits"])
+    assert data["filter"]["articles"] == 1  # only the export line of March 15
+    assert main(["search", "Valmora port strike", "--index", str(news_index), "--source", "Northbridge Daily", "-k", "2"]) == 0
+    captured = capsys.readouterr()
+    assert "filter source Northbridge Daily: 3 of 9 articles" in captured.err  # 1 page, 3 + 2 entries, 3 lines
+    assert "“Port of Valmora strike ends as dockworkers accept 6.5% raise” — Northbridge Daily" in captured.out
+    assert "<https://northbridgedaily.example/2026/03/14/valmora-strike-ends>" in captured.out
+    assert main(["sources", "--index", str(news_index)]) == 0
+    out = capsys.readouterr().out
+    assert "valmora-strike.html  2026-03-14" in out and "The Coastal Courier, Anika Sorensen <https://www.coastalcourier.example/" in out
+    assert main(["ask", "How did the Valmora strike end?", "--index", str(news_index), "--backend", "fake", "--until", "2020"]) == 0
+    assert "The articles don't say" in capsys.readouterr().out
