@@ -13,17 +13,17 @@ from pathlib import Path
 
 from rag import Assistant, Settings
 from rag.answer.compact import ContextBudget, compact
-from rag.llm.local import LocalLLM
+from rag.llm.local import LocalProcessLLM, make_local_llm
 
 from .report import median
 
 
-def _prompt_tokens(llm: LocalLLM, messages: list[dict[str, str]]) -> list[int]:
+def _prompt_tokens(llm: LocalProcessLLM, messages: list[dict[str, str]]) -> list[int]:
     text = "\n".join(m["content"] for m in messages)
-    return llm._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+    return llm.tokenize(text)
 
 
-def _timed_stream(llm: LocalLLM, messages, settings: Settings, began: float, max_tokens: int | None = None) -> tuple[float, float, str]:  # noqa: ANN001
+def _timed_stream(llm: LocalProcessLLM, messages, settings: Settings, began: float, max_tokens: int | None = None) -> tuple[float, float, str]:  # noqa: ANN001
     first = None
     pieces = []
     for token in llm.stream(messages, max_tokens=max_tokens or settings.llm_max_tokens, temperature=0.0, timeout=settings.llm_timeout_s):
@@ -36,7 +36,8 @@ def _timed_stream(llm: LocalLLM, messages, settings: Settings, began: float, max
 def measure_answers(index_dir: Path, embedder, questions: list[str], settings: Settings) -> dict:  # noqa: ANN001
     settings = settings.model_copy(update={"index_dir": index_dir, "llm_backend": "local"})
     began = time.perf_counter()
-    llm = LocalLLM(settings)
+    llm = make_local_llm(settings)
+    llm.start()  # the worker process loads the model
     load_s = time.perf_counter() - began
     assistant = Assistant.from_settings(settings, embedder=embedder, llm=llm)
     budget = ContextBudget.from_settings(settings)
@@ -70,7 +71,7 @@ def measure_answers(index_dir: Path, embedder, questions: list[str], settings: S
     return {"load_s": load_s, "rows": rows, "cache": cache}
 
 
-def prefix_cache(llm: LocalLLM, assistant: Assistant, questions: list[str], settings: Settings) -> dict:
+def prefix_cache(llm: LocalProcessLLM, assistant: Assistant, questions: list[str], settings: Settings) -> dict:
     """Prompt-read time of one question with no KV cache (after reset) versus right after another
     question (llama-cpp-python reuses the longest common token prefix), 1 generated token each."""
     if len(questions) < 2:
@@ -80,7 +81,7 @@ def prefix_cache(llm: LocalLLM, assistant: Assistant, questions: list[str], sett
     msgs_b = assistant.build_messages(b, assistant.retriever.retrieve(b, settings.top_k))
     ta, tb = _prompt_tokens(llm, msgs_a), _prompt_tokens(llm, msgs_b)
     shared = next((i for i, (x, y) in enumerate(zip(ta, tb)) if x != y), min(len(ta), len(tb)))
-    llm._llm.reset()
+    llm.reset()
     cold = _timed_stream(llm, msgs_a, settings, time.perf_counter(), max_tokens=1)[0]
     _timed_stream(llm, msgs_b, settings, time.perf_counter(), max_tokens=1)
     warm = _timed_stream(llm, msgs_a, settings, time.perf_counter(), max_tokens=1)[0]

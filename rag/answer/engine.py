@@ -28,6 +28,7 @@ from ..llm.base import LLM, Messages
 from ..llm.factory import make_llm
 from ..settings import Settings
 from ..text.dates import TimeQuery, date_label, event_phrase, parse_time_query
+from ..text.sentences import split_sentences
 from ..text.words import strip_markers
 from ..types import Answer, ClaimCheck, Hit
 from . import articles, news
@@ -328,22 +329,31 @@ def _silently(run: Run) -> Run:
     yield ""  # pragma: no cover - makes this a generator, so ``yield from`` returns its value
 
 
-SENTENCE_START = re.compile(r"(?<=[.!?\]\"”’)])\s+(?=[^\s\[])")
+LEAD_MARKERS = re.compile(r"(?:\s*\[[^\]]*\]\s*)+")
 
 
 def complete_prefix(draft: str) -> int:
-    """Where the complete sentences of a streaming draft end: a sentence (with the ``[n]``
-    markers after it) is complete once the next one has begun.
+    """Where the complete sentences of a streaming draft end: a sentence, with the ``[n]``
+    markers after it, is complete once the next one has begun. Sentences are split as the
+    verifier splits them (``text.sentences``), so "Sept. 1" is not cut at "Sept.".
 
     >>> complete_prefix("Xi opened it [1]. Putin")
-    17
+    18
     >>> complete_prefix("Xi opened it. [1]")
     0
+    >>> complete_prefix("Xi opened it on Sept. 1, in")
+    0
     """
-    last = 0
-    for m in SENTENCE_START.finditer(draft):
-        last = m.start()
-    return last
+    spans = split_sentences(draft)
+    if len(spans) < 2:
+        return 0
+    start = spans[-1][0]
+    lead = LEAD_MARKERS.match(draft, start)
+    if lead:  # markers opening the last span belong to the sentence before it
+        if not draft[lead.end() :].strip():
+            return 0
+        start = lead.end()
+    return start
 
 
 class _Shown:

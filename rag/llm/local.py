@@ -6,7 +6,7 @@ llama-cpp-python in a worker process started with ``spawn`` and talks to it over
 worker dies, the call in flight raises a one-line ``LLMError`` ("the local model stopped (illegal
 instruction); run `rag doctor`") within a second, and the next call starts a fresh worker.
 
-The worker answers three requests, one at a time:
+The worker answers these requests, one at a time (besides ``tokenize`` and ``reset``, for benchmarks):
   ``chat``   stream a chat completion (optionally under a GBNF grammar);
   ``score``  for each prompt, the probability that the reply starts with each of some words
              (one forward pass, no sampling; the prompt prefix shared with the previous
@@ -177,6 +177,11 @@ def _worker_main(conn, cancelled, config: WorkerConfig) -> None:  # noqa: ANN001
                     conn.send({"done": True, "probs": model.score(request)})
                 case "ping":
                     conn.send({"done": True})
+                case "tokenize":
+                    conn.send({"done": True, "tokens": model.llm.tokenize(request["text"].encode("utf-8"), add_bos=False, special=False)})
+                case "reset":  # forget the KV cache (benchmarks time a cold prompt)
+                    model.llm.reset()
+                    conn.send({"done": True})
                 case "stop":
                     return
                 case other:
@@ -324,6 +329,18 @@ class LocalProcessLLM:
 
     def ping(self, timeout: float = 10.0) -> None:
         for _ in self._request({"op": "ping"}, timeout):
+            pass
+
+    def tokenize(self, text: str, timeout: float = 30.0) -> list[int]:
+        """The model's tokens for ``text`` (no BOS, special tokens as text)."""
+        for reply in self._request({"op": "tokenize", "text": text}, timeout):
+            if reply.get("done"):
+                return reply["tokens"]
+        return []
+
+    def reset(self, timeout: float = 30.0) -> None:
+        """Forget the prompt cache: the next request reads its whole prompt."""
+        for _ in self._request({"op": "reset"}, timeout):
             pass
 
 
