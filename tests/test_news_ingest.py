@@ -219,3 +219,21 @@ def test_cli_search_ask_and_sources_show_metadata_and_apply_filters(news_index, 
     assert "valmora-strike.html  2026-03-14" in out and "The Coastal Courier, Anika Sorensen <https://www.coastalcourier.example/" in out
     assert main(["ask", "How did the Valmora strike end?", "--index", str(news_index), "--backend", "fake", "--until", "2020"]) == 0
     assert "The articles don't say" in capsys.readouterr().out
+
+
+def test_a_date_htmldate_found_in_the_page_text_is_marked_inferred(tmp_path, embedder):
+    body = " ".join(f"Paragraph {n} of the council report says the harbour budget grew by {n} percent this year." for n in range(1, 9))
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "budget.html").write_text(
+        "<html><head><title>Harbour budget grows</title></head><body><article><h1>Harbour budget grows</h1>"
+        f"<p>Posted on 3 March 2026</p><p>{body}</p></article></body></html>",
+        encoding="utf-8",
+    )
+    settings = Settings(index_dir=tmp_path / "idx")
+    ingest([corpus], settings, embedder)
+    doc = _index(settings.index_dir, embedder).documents["budget.html"]
+    assert (doc.published, doc.published_inferred) == ("2026-03-03", True)
+    assistant = Assistant.from_settings(Settings(index_dir=settings.index_dir, llm_backend="fake"), embedder=embedder, llm=FakeLLM())
+    (hit,) = assistant.filtered(since="2026-03-03", until="2026-03-03").search("harbour budget", k=1)  # inferred dates count
+    assert hit.source == "budget.html" and hit.published_inferred
