@@ -80,7 +80,7 @@ def test_json_shape(make_assistant):
     assistant, _ = make_assistant(["Trump slapped 50% tariffs on India [1]."])
     data = json.loads(json.dumps(assistant.ask("What tariffs did Trump put on India?").to_dict()))
     assert {"question", "answer", "refused", "citations", "sentences", "timings"} <= set(data)
-    assert set(data["citations"][0]) == {"n", "source", "start", "end", "quote", "published", "published_inferred"}
+    assert set(data["citations"][0]) == {"n", "source", "start", "end", "quote", "published", "published_inferred", "title", "url", "author", "site"}
     assert set(data["sentences"][0]) == {"text", "citations", "supported"}
 
 

@@ -38,7 +38,7 @@ from .result import NO_SUPPORT, build_answer
 from .check import ClaimChecker
 from .constraints import combine, constraint_boost
 from .judge import Scorer, SupportJudge
-from .verify import VerifiedAnswer, Verifier, render_sentence
+from .verify import JUDGE_LATER, VerifiedAnswer, Verifier, render_sentence
 
 History = Sequence[tuple[str, str]]
 Run = Generator[str, None, Answer]  # yields verified pieces of the answer, returns the Answer
@@ -229,8 +229,10 @@ class Assistant:
             pieces.append(token)
             cut = complete_prefix("".join(pieces))
             if cut > checked_upto:
+                # The model is busy writing: copies of their quotes are shown now, a sentence
+                # that needs the judge (and every one after it) once the draft is finished.
                 checked_upto = cut
-                yield from out.more(check("".join(pieces)[:cut]), timings, began)
+                yield from out.more(check("".join(pieces)[:cut], later=True), timings, began)
         timings["generate_s"] = time.perf_counter() - t
         t = time.perf_counter()
         checked = check("".join(pieces))
@@ -247,7 +249,7 @@ class Assistant:
             yield out.join(statement)
         return build_answer(question, standalone, "".join(out.pieces), timings, began, checked=checked)
 
-    def _checker(self, query: str, found: news.NewsContext, shown: Compacted) -> Callable[[str], VerifiedAnswer]:
+    def _checker(self, query: str, found: news.NewsContext, shown: Compacted) -> Callable[..., VerifiedAnswer]:
         """``check(draft) -> VerifiedAnswer`` for drafts answering ``query`` from ``shown``. The
         model saw trimmed passages; its [n] is checked against the whole passage n (and its
         reprints), with the judge, keeping one cache of judge verdicts per answer."""
@@ -256,8 +258,9 @@ class Assistant:
         cache: dict[tuple[str, str], float] = {}
         judge = self.judge
 
-        def check(draft: str) -> VerifiedAnswer:
-            return self.verifier.verify(draft, judged, query, self.documents, groups=groups, judge=judge, cache=cache)
+        def check(draft: str, later: bool = False) -> VerifiedAnswer:
+            which = JUDGE_LATER if later and judge is not None else judge
+            return self.verifier.verify(draft, judged, query, self.documents, groups=groups, judge=which, cache=cache)
 
         return check
 
@@ -370,7 +373,7 @@ class _Shown:
         return piece
 
     def more(self, checked: VerifiedAnswer, timings: dict[str, float], began: float) -> Iterator[str]:
-        supported = checked.supported
+        supported = checked.settled
         for s in supported[self.count :]:
             if not self.pieces:
                 timings["first_verified_s"] = time.perf_counter() - began

@@ -39,6 +39,9 @@ META = re.compile(
 )
 
 
+JUDGE_LATER = object()  # verify() with this judge leaves sentences that need the judge pending
+
+
 def is_copy(claim: str, quote: str, ratio: float) -> bool:
     """Whether ``claim`` copies ``quote`` (or a stretch of it) nearly word for word: such a
     sentence cannot put the quote's words in a new relation, so the judge is not asked.
@@ -193,7 +196,7 @@ class Verifier:
         question: str,
         documents: dict[str, str],
         groups: Sequence[Sequence[Chunk]] | None = None,
-        judge: SupportJudge | None = None,
+        judge: SupportJudge | object | None = None,
         cache: dict[tuple[str, str], float] | None = None,
     ) -> VerifiedAnswer:
         """Judge ``answer`` (the model's text citing ``chunks`` as [1]..[k]). With ``groups``,
@@ -218,6 +221,7 @@ class Verifier:
 
         by_key: dict[tuple[str, int, int], Citation] = {}
         sentences: list[AnswerSentence] = []
+        pending: int | None = None
         for i, claim in enumerate(factual):
             verdicts = {n: judge_passage(i, claim.text, n) for n in claim.cited if 1 <= n <= len(members)}
             good = [n for n, (v, _) in verdicts.items() if v.supported]
@@ -228,7 +232,10 @@ class Verifier:
                     best = max(supported, key=lambda n: others[n][0].score)
                     good, verdicts = [best], {**verdicts, **others}
             if good and judge is not None:
-                good = [n for n in good if self._stated(claim.text, verdicts[n][1], judge, {} if cache is None else cache)]
+                stated = {n: self._stated(claim.text, verdicts[n][1], judge, {} if cache is None else cache) for n in good}
+                if pending is None and not any(v is True for v in stated.values()) and any(v is None for v in stated.values()):
+                    pending = i  # needs the judge, which is busy writing the answer: decided later
+                good = [n for n, v in stated.items() if v]
             numbers_out = []
             for n in good:
                 for chunk, verdict in verdicts[n][1]:
@@ -251,11 +258,12 @@ class Verifier:
                         )
                     numbers_out.append(by_key[key].n)
             sentences.append(AnswerSentence(claim.text, tuple(dict.fromkeys(numbers_out)), bool(good)))
-        return VerifiedAnswer(tuple(sentences), tuple(by_key.values()), refused_by_model)
+        return VerifiedAnswer(tuple(sentences), tuple(by_key.values()), refused_by_model, pending)
 
-    def _stated(self, claim: str, supporters: list[tuple[Chunk, Verdict]], judge: SupportJudge, cache: dict[tuple[str, str], float]) -> bool:
+    def _stated(self, claim: str, supporters: list[tuple[Chunk, Verdict]], judge: SupportJudge | object, cache: dict[tuple[str, str], float]) -> bool | None:
         """Whether one of the lexically supporting quotes states ``claim``: a near-verbatim copy
-        does; otherwise the judge must say yes. The best quote is asked first."""
+        does; otherwise the judge must say yes. The best quote is asked first. With
+        ``judge=JUDGE_LATER`` (the model is busy writing), None: not decided yet."""
         for chunk, verdict in supporters:
             lo, hi = verdict.quote
             quote = " ".join(s.text for s in chunk.sentences[lo : hi + 1])
@@ -264,10 +272,16 @@ class Verifier:
             context = chunk.sentences[lo - 1].text + " " if lo > 0 else ""
             key = (claim, context + quote)
             if key not in cache:
+                if not isinstance(judge, SupportJudge):
+                    return None
                 cache[key] = judge.support([claim], [context + quote])[0]
-            if cache[key] >= judge.supported_at:
+            if cache[key] >= self.supported_at(judge):
                 return True
         return False
+
+    @staticmethod
+    def supported_at(judge: SupportJudge | object) -> float:
+        return judge.supported_at if isinstance(judge, SupportJudge) else 0.5
 
     def addresses(self, verified: VerifiedAnswer, question: str) -> bool:
         """Whether the supported sentences, read with the quotes they cite, speak to the question:
@@ -284,6 +298,13 @@ class VerifiedAnswer:
     sentences: tuple[AnswerSentence, ...]
     citations: tuple[Citation, ...]
     refused_by_model: bool
+    pending: int | None = None  # first sentence left for the judge (verified with JUDGE_LATER)
+
+    @property
+    def settled(self) -> tuple[AnswerSentence, ...]:
+        """The supported sentences before the first one still waiting for the judge: final."""
+        upto = len(self.sentences) if self.pending is None else self.pending
+        return tuple(s for s in self.sentences[:upto] if s.supported)
 
     @property
     def supported(self) -> tuple[AnswerSentence, ...]:
