@@ -204,6 +204,11 @@ def _cited(c: Citation) -> str:
     return label + site + (f" · {link}" if link else "")
 
 
+def _code(name: str) -> str:
+    """A name as a code span: shown literally (Markdown escapes would show their backslashes)."""
+    return "`" + name.replace("`", "'").replace("\n", " ") + "`"
+
+
 def attachments_markdown(report: IngestReport | None, refused: dict[str, str]) -> str:
     """What became of files attached in the chat: articles added or updated, and every file,
     line or entry left out with why."""
@@ -211,15 +216,15 @@ def attachments_markdown(report: IngestReport | None, refused: dict[str, str]) -
     if report is not None:
         for verb, names in (("Added", report.added), ("Updated", report.updated), ("Already indexed", report.unchanged)):
             if names:
-                lines.append(f"**{verb}:** " + ", ".join(f"`{escape_markdown(n)}`" for n in names))
+                lines.append(f"**{verb}:** " + ", ".join(_code(n) for n in names))
     skipped = {**refused, **(report.skipped if report is not None else {})}
     if skipped:
         lines.append("**Skipped:**")
-        lines += [f"- `{escape_markdown(name)}`: {escape_markdown(reason)}" for name, reason in sorted(skipped.items())]
+        lines += [f"- {_code(name)}: {escape_markdown(reason)}" for name, reason in sorted(skipped.items())]
     for name, reason in sorted((report.notes if report is not None else {}).items()):
-        lines.append(f"- note `{escape_markdown(name)}`: {escape_markdown(reason)}")
+        lines.append(f"- note {_code(name)}: {escape_markdown(reason)}")
     if report is not None and (report.added or report.updated):
-        lines.append("Ask about them now; answers cite them with their title, link and date.")
+        lines.append("\nAsk about them now; answers cite them with their title, link and date.")
     return "\n".join(lines) or "Nothing was added."
 
 
