@@ -67,7 +67,7 @@ def test_citation_shows_an_inferred_date(make_assistant, capsys):
 
 def test_time_expression_ranks_passages_of_that_date_higher(make_assistant):
     question = "What happened on September 1?"
-    plain, _ = make_assistant(time_boost=1.0)
+    plain, _ = make_assistant(time_boost=1.0, constraint_boost=1.0)  # the time boost alone
     boosted, _ = make_assistant()
     before = [h.source for h in plain.context(question).hits]
     after = [h.source for h in boosted.context(question).hits]
@@ -107,8 +107,13 @@ def test_a_fuller_reprint_wording_is_kept(make_assistant, embedder):
 # -- disagreement -----------------------------------------------------------------------------
 
 def test_disagreement_is_stated_with_both_sides_quoted(make_assistant):
-    assistant, _ = make_assistant(["The summit was held in Tianjin [3]."])
-    answer = assistant.ask("Where was the Shanghai Cooperation Organization summit 2025 held?")
+    question = "Where was the Shanghai Cooperation Organization summit 2025 held?"
+    probe, _ = make_assistant()
+    shown = probe.compact(question, probe.context(question)).prompt.chunks
+    # the model names the city of one side, citing the passage that says so (whichever is shown)
+    n, city = next((i, city) for city in ("Tianjin", "Beijing") for i, c in enumerate(shown, start=1) if f"in {city}" in c.text)
+    assistant, _ = make_assistant([f"The summit was in {city} [{n}]."])
+    answer = assistant.ask(question)
     assert not answer.refused
     assert "The articles disagree:" in answer.answer
     assert "Beijing" in answer.answer and "Tianjin" in answer.answer
