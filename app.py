@@ -21,6 +21,8 @@ from rag import Answer, AnswerStream, Assistant, RagError, Settings
 from rag.faces.chat import (
     answer_markdown,
     attachments_markdown,
+    check_markdown,
+    claim_to_check,
     citation_element_name,
     citation_markdown,
     error_message,
@@ -134,6 +136,16 @@ async def on_message(message: cl.Message) -> None:
     try:
         assistant = await asyncio.to_thread(engines().get, int(chosen.get("top_k") or 0) or None, chosen.get("llm_backend"))
         assistant = assistant.filtered(**{k: (chosen.get(k) or "").strip() or None for k in ("since", "until", "source")})
+        if claim := claim_to_check(message.content):  # "Check: <claim>" fact-checks instead of answering
+            check = await asyncio.to_thread(assistant.check, claim)
+            reply.content = check_markdown(check)
+            docs = assistant.index.documents
+            reply.elements = [
+                cl.Text(name=citation_element_name(c), content=citation_markdown(c, _text(docs, c.source)), display="side")
+                for c in check.evidence
+            ]
+            await reply.send()
+            return
         stream = assistant.stream(message.content, history=history[-HISTORY_TURNS:])
         answer = await _stream_into(reply, stream)
     except RagError as exc:

@@ -293,6 +293,23 @@ def test_message_streams_then_shows_verified_answer_with_side_elements(chat):
     assert layer.remembered(final["id"])["sources"] == ["001_794c705cbf82de55.txt"]
 
 
+def test_a_check_message_fact_checks_the_claim_with_its_quote(chat):
+    import chainlit as cl
+
+    app, rec, build, run, _ = chat
+    build()  # the fake backend judges lexically: the claim's words are all in 001's sentence
+
+    async def check():
+        await app.start()
+        await app.on_message(cl.Message(content="Check: Xi recalled his state visit to Moscow in May"))
+
+    asyncio.run(run(check))
+    (final,) = _messages(rec)
+    assert final["output"].startswith("**Supported.**") and "Moscow in May" in final["output"]
+    side = [e for e in rec.elements if e["display"] == "side"]
+    assert [e["name"] for e in side] == ["[1]"] and side[0]["forId"] == final["id"]
+
+
 def test_follow_up_uses_history(chat):
     import chainlit as cl
 

@@ -16,7 +16,7 @@ import re
 from ..errors import IndexMismatchError, IndexNotFoundError, LLMError, LLMTimeoutError, QuestionError, RagError
 from ..text.dates import date_label
 from ..text.words import strip_markers
-from ..types import Answer, Citation, Hit, IngestReport
+from ..types import Answer, Citation, ClaimCheck, Hit, IngestReport
 
 MARKER = re.compile(r"\[\d+\]")
 # Every ASCII punctuation character may be backslash-escaped in CommonMark; escaping all
@@ -186,6 +186,28 @@ def answer_markdown(answer: Answer, show_sources: bool = True) -> str:
         parts.append(removed)
     if answer.filter:
         parts.append(filter_markdown(answer.filter))
+    return "\n\n".join(parts)
+
+
+CHECK_PREFIX = re.compile(r"^\s*(?:check|fact[- ]?check)\s*:\s*", re.IGNORECASE)
+VERDICT_WORDS = {
+    "supported": "**Supported.** The articles state it.",
+    "contradicted": "**Contradicted.** The articles say otherwise.",
+    "not_found": "**Not found.** No passage in the articles states or contradicts it.",
+}
+
+
+def claim_to_check(message: str) -> str | None:
+    """``"Check: Xi visited Moscow"`` -> ``"Xi visited Moscow"``; None for an ordinary question."""
+    m = CHECK_PREFIX.match(message)
+    return message[m.end() :].strip() or None if m else None
+
+
+def check_markdown(check: ClaimCheck) -> str:
+    """A fact-check verdict for the chat: the verdict in words, then each quote it rests on."""
+    parts = [VERDICT_WORDS.get(check.verdict, escape_markdown(check.verdict)) + f" *Claim:* {escape_markdown(check.claim)}"]
+    for c in check.evidence:
+        parts.append(f"- {citation_element_name(c)} {_cited(c)}: “{escape_markdown(' '.join(c.quote.split()))}”")
     return "\n\n".join(parts)
 
 
