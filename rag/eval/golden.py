@@ -40,7 +40,7 @@ def parse_case(data: Any, where: str) -> GoldenCase:
     """Validate one decoded JSON object; ``where`` (file:line) starts every error message."""
     if not isinstance(data, dict):
         raise _fail(where, "each line must be a JSON object")
-    known = {"id", "question", "answer", "must_include", "sources", "answerable", "history", "category"}
+    known = {"id", "question", "answer", "must_include", "sources", "answerable", "history", "category", "paraphrase_of"}
     if unknown := sorted(set(data) - known):
         raise _fail(where, f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known))}")
     for name in ("id", "question", "answer", "category"):
