@@ -2,17 +2,21 @@
 problem files, kill -9 mid-ingest, two ingests at once, damaged indexes, disk errors.
 
 Subprocesses are observed from outside only (the ingest lock in /proc/locks, the
-``versions/.building-*`` folder); the product has no test hooks.
+``versions/.building-*`` folder); the product has no test hooks. What a test cannot make the
+operating system do (a power loss, a permission error while running as root) it plays at the
+operating system's edge: ``os.fsync`` and ``Path.read_bytes``.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import resource
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -345,3 +349,77 @@ def test_disk_error_while_writing_keeps_the_old_index(tmp_path, seed_index):
     assert line.endswith("the previous index is unchanged")
     assert state(index_dir) == before
     assert not _building(index_dir)
+
+
+# -- a power loss and a file that cannot be read now -----------------------------------------
+def test_switching_versions_fsyncs_every_folder_a_rename_changed(tmp_path, corpus, embedder, monkeypatch):
+    """A rename is durable only once its folder is fsynced: versions/ after the new version moved
+    in, the index folder after ``current`` named it; the version's own files and folders before."""
+    index_dir = tmp_path / "idx"
+    real_fsync = os.fsync
+    synced: list[tuple[int, set[str], str | None]] = []  # (inode, its entries then, ``current`` then)
+
+    def fsync(fd: int) -> None:
+        st = os.fstat(fd)
+        entries = set(os.listdir(fd)) if stat.S_ISDIR(st.st_mode) else set()
+        pointer = index_dir / "current"
+        synced.append((st.st_ino, entries, pointer.read_text() if pointer.is_file() else None))
+        real_fsync(fd)
+
+    settings = Settings(index_dir=index_dir)
+    ingest([corpus], settings, embedder)
+    old = current_version(index_dir)
+    (corpus / "new.txt").write_text("date 2025-09-09\nA new article about the harbor. It has two sentences.\n")
+    monkeypatch.setattr(os, "fsync", fsync)
+    ingest([corpus], settings, embedder)
+    new = current_version(index_dir)
+    assert new != old
+
+    inode = {path: path.stat().st_ino for path in (index_dir, index_dir / "versions", new, new / "bm25", new / "faiss.index")}
+    versions_seen = [entries for ino, entries, _ in synced if ino == inode[index_dir / "versions"]]
+    pointers_seen = [current for ino, _, current in synced if ino == inode[index_dir]]
+    assert any(new.name in entries for entries in versions_seen), "versions/ not fsynced after the new version moved in"
+    assert new.name in pointers_seen, "index folder not fsynced after current was switched"
+    assert {inode[new], inode[new / "bm25"], inode[new / "faiss.index"]} <= {ino for ino, _, _ in synced}
+
+
+def test_a_file_unreadable_on_reingest_keeps_its_previous_version(tmp_path, corpus, embedder, monkeypatch):
+    """Running as root, chmod 000 would not stop a read, so the permission error is raised where
+    the operating system would raise it. A deleted file is still removed."""
+    settings = Settings(index_dir=tmp_path / "idx")
+    ingest([corpus], settings, embedder)
+    before = state(settings.index_dir)
+    name = "002_ed8ed3a4a9ec07fd.txt"
+    victim = corpus / name
+    victim.write_text(victim.read_text(encoding="utf-8") + "\n\nA closing sentence added later.", encoding="utf-8")
+    real_read_bytes = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self == victim:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+        return real_read_bytes(self)
+
+    def search(query: str) -> list[str]:
+        from rag import Assistant
+
+        assistant = Assistant.from_settings(Settings(index_dir=settings.index_dir, llm_backend="fake"), embedder=embedder)
+        return [hit.source for hit in assistant.search(query, k=2)]
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Path, "read_bytes", read_bytes)
+        report = ingest([corpus], settings, embedder)
+    assert report.skipped == {name: "cannot read it now (Permission denied); its previous version stays in the index"}
+    assert not report.removed and not report.updated and report.embedded == 0
+    assert state(settings.index_dir) == before
+    assert search("Putin and Xi Forge Alliances")[0] == name
+
+    # Bytes that no longer decode (a save cut short) are the same: the old text stays searchable.
+    victim.write_bytes(b"\x00\x01\x02" * 100)
+    report = ingest([corpus], settings, embedder)
+    assert report.skipped == {name: "binary file (NUL or control bytes), not text; its previous version stays in the index"}
+    assert state(settings.index_dir) == before and search("Putin and Xi Forge Alliances")[0] == name
+
+    victim.unlink()
+    report = ingest([corpus], settings, embedder)
+    assert report.removed == (name,) and not report.skipped
+    assert name not in state(settings.index_dir)

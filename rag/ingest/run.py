@@ -2,7 +2,9 @@
 
 Takes the files ``files.py`` finds and reads, cleans and chunks them, embeds only files that are new or changed
 (by sha256), reuses stored vectors for the rest, drops files that disappeared, and writes a new
-index version atomically. Problem files are skipped with a one-line reason; nothing else is lost.
+index version atomically. Problem files are skipped with a one-line reason; nothing else is lost:
+a file indexed before that is still there but cannot be read or parsed now (permission denied, an
+I/O error, a half-written save) keeps its previous version, and the reason says so.
 The index format itself (folders, manifest, atomic switch) is ``index/store.py``'s business.
 """
 
@@ -32,7 +34,7 @@ from ..text.dates import infer_published
 from ..types import Chunk, IngestReport
 from .chunk import chunk_article
 from .clean import clean
-from .files import SUFFIXES, decode_text, discover, read_bytes
+from .files import SUFFIXES, SourceFile, decode_text, discover, read_bytes
 from .formats import ExtractedArticle, FormatError, ReadProblem, read_news
 
 Read = tuple[Document, list[Chunk]]
@@ -74,31 +76,45 @@ def ingest(
         added, updated, unchanged = [], [], []
         seen_hashes: dict[str, str] = {}
         notes: dict[str, str] = {}
+
+        def keep(priors: list[Document]) -> None:
+            for prior in priors:  # a feed keeps every one of its articles
+                documents.append(prior)
+                rows = old_chunks.get(prior.source, [])
+                kept_rows.extend(rows)
+                chunks.extend(old.chunks[i] for i in rows)
+
+        def skip(f: SourceFile, reason: str) -> None:
+            """Skip ``f`` for now; a file indexed before keeps its previous version (deleting the
+            file is what removes it), so a passing permission or disk problem loses nothing."""
+            priors = old_by_file.pop(f.source, [])
+            keep(priors)
+            skipped[f.source] = f"{reason}; its previous version stays in the index" if priors else reason
+
         for f in files:
             try:
                 data = read_bytes(f.path, int(settings.max_file_mb * 1e6))
-            except (OSError, ValueError) as exc:
-                skipped[f.source] = str(exc) if isinstance(exc, ValueError) else f"unreadable: {exc.strerror or exc}"
+            except ValueError as exc:
+                skip(f, str(exc))
+                continue
+            except OSError as exc:
+                skip(f, f"cannot read it now ({exc.strerror or exc})")
                 continue
             digest = hashlib.sha256(data).hexdigest()
             if digest in seen_hashes:
                 skipped[f.source] = f"duplicate of {seen_hashes[digest]}"
                 continue
             seen_hashes[digest] = f.source
-            priors = old_by_file.pop(f.source, [])
-            if priors and all(p.sha256 == digest for p in priors):
-                for prior in priors:  # an unchanged feed keeps every one of its articles
-                    documents.append(prior)
-                    rows = old_chunks.get(prior.source, [])
-                    kept_rows.extend(rows)
-                    chunks.extend(old.chunks[i] for i in rows)
+            if (priors := old_by_file.get(f.source)) and all(p.sha256 == digest for p in priors):
+                keep(old_by_file.pop(f.source))
                 unchanged.append(f.source)
                 continue
             try:
                 read = _read_news(f.source, data, settings) if SUFFIXES[f.path.suffix.lower()] == "news" else [_read_text(f.source, data, digest, settings)]
-            except ValueError as exc:
-                skipped[f.source] = str(exc)
+            except ValueError as exc:  # binary, empty, or a feed that no longer parses
+                skip(f, str(exc))
                 continue
+            priors = old_by_file.pop(f.source, [])
             before = {p.source for p in priors}
             kept = {item[0].source for item in read if not isinstance(item, ReadProblem)}
             for item in read:
@@ -114,11 +130,8 @@ def ingest(
                 (updated if document.source in before else added).append(document.source)
 
         if not prune:  # files not among ``paths`` (e.g. an index fed chat attachments) stay
-            for prior in (p for priors in old_by_file.values() for p in priors):
-                documents.append(prior)
-                rows = old_chunks.get(prior.source, [])
-                kept_rows.extend(rows)
-                chunks.extend(old.chunks[i] for i in rows)
+            for priors in old_by_file.values():
+                keep(priors)
         vectors = embedder.encode([c.text for c in new_chunks], progress=progress)
         parts = [old.embeddings[kept_rows]] if old is not None and kept_rows else []
         embeddings = np.concatenate(parts + [vectors]) if parts else vectors
