@@ -21,7 +21,7 @@ import numpy as np
 
 from ..index.embed import Embedder
 from ..index.retrieve import Retriever
-from ..text.words import names, numbers, word_forms
+from ..text.words import names, numbers, speakers, word_forms
 from ..types import Chunk, Citation, ClaimCheck
 from .judge import SupportJudge
 
@@ -56,13 +56,16 @@ def _previous_line(text: str, start: int) -> str:
 
 
 def lexical_veto(claim: str, evidence: str) -> str | None:
-    """Why ``evidence`` cannot state ``claim`` (a number or name it lacks), or None."""
+    """Why ``evidence`` cannot state ``claim`` (a number or name it lacks, or another speaker), or None."""
     missing_numbers = numbers(claim) - numbers(evidence)
     if missing_numbers:
         return f"number not in the evidence: {', '.join(sorted(missing_numbers))}"
     missing_names = names(claim) - word_forms(evidence)
     if missing_names:
         return f"name not in the evidence: {', '.join(sorted(missing_names))}"
+    said_by, in_evidence = speakers(claim), speakers(evidence)
+    if said_by and in_evidence and not (said_by & in_evidence):
+        return f"the evidence has {', '.join(sorted(in_evidence))} saying it"
     return None
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..index.embed import Embedder
 from ..text.sentences import split_sentences
-from ..text.words import WORDS, content_words, names, numbers, word_forms
+from ..text.words import WORDS, content_words, names, numbers, speakers, word_forms
 from ..types import AnswerSentence, Chunk, Citation
 from .constraints import date_numbers
 from .judge import SupportJudge
@@ -37,6 +37,21 @@ META = re.compile(
     r"^(?:this|that|the)\s+(?:information|statement|answer|fact)s?\s+(?:is|are|was|can be)\s+(?:found|supported|stated|mentioned|given|provided)\b[^.]*\bpassages?\b[^.]*[.!]?$",
     re.IGNORECASE,
 )
+
+
+def wrong_speaker(claim: str, chunk: Chunk, quote: tuple[int, int]) -> str | None:
+    """Why the quoted sentences cannot carry ``claim``'s attribution: the claim has one person
+    saying something and the quote has someone else saying it ("Putin said …" of Xi's words).
+    None when either names no speaker, or they share one."""
+    said_by = speakers(claim)
+    if not said_by:
+        return None
+    lo, hi = quote
+    before = chunk.sentences[lo - 1].text if lo > 0 else ""
+    in_quote = speakers(" ".join(s.text for s in chunk.sentences[lo : hi + 1]), before=before)
+    if in_quote and not (said_by & in_quote):
+        return f"the passage has {', '.join(sorted(in_quote))} saying it, not {', '.join(sorted(said_by))}"
+    return None
 
 
 JUDGE_LATER = object()  # verify() with this judge leaves sentences that need the judge pending
@@ -160,6 +175,8 @@ class Verifier:
             return Verdict(False, score, quote, f"the question's numbers are not in passage: {', '.join(sorted(missing_asked))}")
         if missing_names:
             return Verdict(False, score, quote, f"names not in passage: {', '.join(sorted(missing_names))}")
+        if wrong := wrong_speaker(claim, chunk, quote):
+            return Verdict(False, score, quote, wrong)
         if missing_focus and 3 * len(missing_focus) > len(focus_terms):
             return Verdict(False, score, quote, f"question terms not in passage: {', '.join(sorted(missing_focus))}")
         if not claim_words:

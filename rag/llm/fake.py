@@ -22,7 +22,8 @@ class FakeLLM:
 
     def __init__(self, replies: list[str] | None = None) -> None:
         self.replies = list(replies or [])
-        self.prompts: list[Messages] = []
+        self.prompts: list[Messages] = []  # conversations sent to stream()
+        self.judged: list[Messages] = []  # conversations sent to score() (the support judge)
         self._lock = threading.Lock()
 
     def _echo(self, messages: Messages) -> str:
@@ -43,7 +44,7 @@ class FakeLLM:
         out = []
         for messages in conversations:
             with self._lock:
-                self.prompts.append(messages)
+                self.judged.append(messages)
             user = messages[-1]["content"]
             passage = re.search(r"<<<\n(.*?)\n>>>", user, re.DOTALL)
             claim = re.search(r"\n(?:Statement|Question): (.*?)\n", user)

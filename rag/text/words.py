@@ -90,3 +90,47 @@ def word_forms(text: str) -> set[str]:
 def strip_markers(text: str) -> str:
     """The text without its ``[n]`` citation markers (and the space before each)."""
     return MARKER.sub("", text).strip()
+
+
+# Verbs that attribute words or a stance to someone: "Xi said", "Modi wrote", "he stressed".
+SPEECH_VERBS = frozenset(
+    """say says said tell tells told write writes wrote describe describes described call calls called
+    stress stresses stressed highlight highlights highlighted emphasize emphasizes emphasized emphasise
+    emphasises emphasised note notes noted recall recalls recalled accuse accuses accused urge urges urged
+    claim claims claimed warn warns warned add adds added state states stated declare declares declared
+    announce announces announced insist insists insisted argue argues argued praise praises praised
+    welcome welcomes welcomed reiterate reiterates reiterated repeat repeats repeated""".split()
+)
+PRONOUNS = frozenset("he she they".split())
+# The capitalised words (a name with its titles, "A and B") right before a speech verb.
+_SPEAKER_RUN = re.compile(r"((?:[A-Z][\w’'\-.]*\s+(?:and\s+)?){1,6})$")
+_SUBJECT_RUN = re.compile(r"^\W*((?:[A-Z][\w’'\-.]*\s+(?:and\s+)?)+)")
+
+
+def _names_in(run: str) -> set[str]:
+    return {norm_word(w) for w in re.findall(r"[A-Za-z’'\-]+", run) if w[:1].isupper() and norm_word(w) not in STOP}
+
+
+def speakers(text: str, before: str = "") -> set[str]:
+    """Names of whoever the text has saying something: the capitalised words right before a
+    (lower-case) speech verb; a pronoun there stands for the subject opening ``before``.
+
+    >>> sorted(speakers("Modi wrote on X that it was a delight."))
+    ['modi']
+    >>> sorted(speakers("He stressed that both countries should cooperate.", before="President Xi met Putin."))
+    ['president', 'xi']
+    >>> sorted(speakers('"... as you conspire against The United States of America," Trump wrote.'))
+    ['trump']
+    """
+    out: set[str] = set()
+    for m in re.finditer(r"\b[a-z]+\b", text):
+        if m.group(0) not in SPEECH_VERBS:
+            continue
+        head = text[: m.start()]
+        run = _SPEAKER_RUN.search(head)
+        if run and (named := _names_in(run.group(1))):
+            out |= named
+        elif re.search(r"\b(?:" + "|".join(PRONOUNS) + r")\s+$", head, re.IGNORECASE) and before:
+            if subject := _SUBJECT_RUN.match(before):
+                out |= _names_in(subject.group(1))
+    return out
