@@ -21,7 +21,7 @@ import numpy as np
 
 from ..index.embed import Embedder
 from ..index.retrieve import Retriever
-from ..text.words import names, numbers, speakers, word_forms
+from ..text.words import counts, names, numbers, speakers, word_forms
 from ..types import Chunk, Citation, ClaimCheck
 from .judge import SupportJudge
 
@@ -53,6 +53,16 @@ def _previous_line(text: str, start: int) -> str:
     head = text[max(0, start - 300) : start].strip()
     parts = [p for p in head.replace("\n", " ").split(". ") if p.strip()]
     return (parts[-1].strip() + ".") if parts else ""
+
+
+def count_conflict(claim: str, evidence: str) -> str | None:
+    """A count the evidence gives differently ("seven guiding principles" against "five guiding
+    principles"): the claim is contradicted whatever the judge says."""
+    said, given = counts(claim), counts(evidence)
+    for word, value in said.items():
+        if word in given and given[word] != value:
+            return f"the evidence counts {given[word]}, not {value}"
+    return None
 
 
 def lexical_veto(claim: str, evidence: str) -> str | None:
@@ -110,6 +120,14 @@ class ClaimChecker:
         if allowed[best] and support[best] >= self.judge.supported_at:
             cite = candidates[best].citation(1, self.documents)
             return ClaimCheck(claim, "supported", (cite,), f"The articles state it: “{cite.quote}” [1]", support[best])
+        for i, e in enumerate(evidence):
+            if count_conflict(claim, e):
+                cite = candidates[i].citation(1, self.documents)
+                return ClaimCheck(claim, "contradicted", (cite,), f"The articles give another number: “{cite.quote}” [1]", 1.0)
+        said_by, closest = speakers(claim), evidence[0]
+        if said_by and (others := speakers(closest)) and not (said_by & others):
+            cite = candidates[0].citation(1, self.documents)
+            return ClaimCheck(claim, "contradicted", (cite,), f"The articles have someone else saying it: “{cite.quote}” [1]", 1.0)
         against = self.judge.contradiction([claim] * len(candidates), evidence)
         worst = max(range(len(candidates)), key=lambda i: against[i])
         if against[worst] >= self.judge.contradicted_at:

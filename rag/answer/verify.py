@@ -39,7 +39,18 @@ META = re.compile(
 )
 
 
-def wrong_speaker(claim: str, chunk: Chunk, quote: tuple[int, int]) -> str | None:
+def sentence_before(chunk: Chunk, i: int, documents: dict[str, str] | None) -> str:
+    """The sentence before ``chunk.sentences[i]``: from the chunk, or from the article when the
+    chunk starts there (so "He said …" can be resolved)."""
+    if i > 0:
+        return chunk.sentences[i - 1].text
+    text = (documents or {}).get(chunk.source, "")[: chunk.sentences[i].start] if chunk.sentences else ""
+    spans = split_sentences(" ".join(text[-600:].split()))
+    flat = " ".join(text[-600:].split())
+    return flat[spans[-1][0] : spans[-1][1]] if spans else ""
+
+
+def wrong_speaker(claim: str, chunk: Chunk, quote: tuple[int, int], documents: dict[str, str] | None = None) -> str | None:
     """Why the quoted sentences cannot carry ``claim``'s attribution: the claim has one person
     saying something and the quote has someone else saying it ("Putin said …" of Xi's words).
     None when either names no speaker, or they share one."""
@@ -47,7 +58,7 @@ def wrong_speaker(claim: str, chunk: Chunk, quote: tuple[int, int]) -> str | Non
     if not said_by:
         return None
     lo, hi = quote
-    before = chunk.sentences[lo - 1].text if lo > 0 else ""
+    before = sentence_before(chunk, lo, documents)
     in_quote = speakers(" ".join(s.text for s in chunk.sentences[lo : hi + 1]), before=before)
     if in_quote and not (said_by & in_quote):
         return f"the passage has {', '.join(sorted(in_quote))} saying it, not {', '.join(sorted(said_by))}"
@@ -151,7 +162,7 @@ class Verifier:
                 out[(i, chunk.id)] = block @ claim_vecs[i]
         return out
 
-    def judge(self, claim: str, chunk: Chunk, question: Focus, sims: np.ndarray) -> Verdict:
+    def judge(self, claim: str, chunk: Chunk, question: Focus, sims: np.ndarray, documents: dict[str, str] | None = None) -> Verdict:
         words = word_forms(chunk.text)
         passage_words = content_words(chunk.text)
         missing_numbers = numbers(claim) - numbers(chunk.text)
@@ -175,7 +186,7 @@ class Verifier:
             return Verdict(False, score, quote, f"the question's numbers are not in passage: {', '.join(sorted(missing_asked))}")
         if missing_names:
             return Verdict(False, score, quote, f"names not in passage: {', '.join(sorted(missing_names))}")
-        if wrong := wrong_speaker(claim, chunk, quote):
+        if wrong := wrong_speaker(claim, chunk, quote, documents):
             return Verdict(False, score, quote, wrong)
         if missing_focus and 3 * len(missing_focus) > len(focus_terms):
             return Verdict(False, score, quote, f"question terms not in passage: {', '.join(sorted(missing_focus))}")
@@ -232,7 +243,7 @@ class Verifier:
         sims = self._similarities([c.text for c in factual], every) if factual and every else {}
 
         def judge_passage(i: int, claim: str, n: int) -> tuple[Verdict, list[tuple[Chunk, Verdict]]]:
-            judged = [(c, self.judge(claim, c, focus, sims[(i, c.id)])) for c in members[n - 1]]
+            judged = [(c, self.judge(claim, c, focus, sims[(i, c.id)], documents)) for c in members[n - 1]]
             best = max(judged, key=lambda cv: (cv[1].supported, cv[1].score))[1]
             return best, [(c, v) for c, v in judged if v.supported]
 
@@ -249,7 +260,7 @@ class Verifier:
                     best = max(supported, key=lambda n: others[n][0].score)
                     good, verdicts = [best], {**verdicts, **others}
             if good and judge is not None:
-                stated = {n: self._stated(claim.text, verdicts[n][1], judge, {} if cache is None else cache) for n in good}
+                stated = {n: self._stated(claim.text, verdicts[n][1], judge, {} if cache is None else cache, documents) for n in good}
                 if pending is None and not any(v is True for v in stated.values()) and any(v is None for v in stated.values()):
                     pending = i  # needs the judge, which is busy writing the answer: decided later
                 good = [n for n, v in stated.items() if v]
@@ -277,7 +288,8 @@ class Verifier:
             sentences.append(AnswerSentence(claim.text, tuple(dict.fromkeys(numbers_out)), bool(good)))
         return VerifiedAnswer(tuple(sentences), tuple(by_key.values()), refused_by_model, pending)
 
-    def _stated(self, claim: str, supporters: list[tuple[Chunk, Verdict]], judge: SupportJudge | object, cache: dict[tuple[str, str], float]) -> bool | None:
+    def _stated(self, claim: str, supporters: list[tuple[Chunk, Verdict]], judge: SupportJudge | object, cache: dict[tuple[str, str], float],
+                documents: dict[str, str] | None = None) -> bool | None:
         """Whether one of the lexically supporting quotes states ``claim``: a near-verbatim copy
         does; otherwise the judge must say yes. The best quote is asked first. With
         ``judge=JUDGE_LATER`` (the model is busy writing), None: not decided yet."""
@@ -286,7 +298,7 @@ class Verifier:
             quote = " ".join(s.text for s in chunk.sentences[lo : hi + 1])
             if is_copy(claim, quote, self.verbatim_ratio):
                 return True
-            context = chunk.sentences[lo - 1].text + " " if lo > 0 else ""
+            context = (sentence_before(chunk, lo, documents) + " ").lstrip()
             key = (claim, context + quote)
             if key not in cache:
                 if not isinstance(judge, SupportJudge):

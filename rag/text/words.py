@@ -131,6 +131,36 @@ def speakers(text: str, before: str = "") -> set[str]:
         if run and (named := _names_in(run.group(1))):
             out |= named
         elif re.search(r"\b(?:" + "|".join(PRONOUNS) + r")\s+$", head, re.IGNORECASE) and before:
-            if subject := _SUBJECT_RUN.match(before):
+            # "He said …": whoever the sentence before has speaking, else its opening subject
+            earlier = speakers(before)
+            if earlier:
+                out |= earlier
+            elif subject := _SUBJECT_RUN.match(before):
                 out |= _names_in(subject.group(1))
+    return out
+
+
+NUMBER_WORDS = {
+    w: str(i) for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+        "sixteen seventeen eighteen nineteen twenty".split()
+    )
+}
+
+
+def counts(text: str) -> dict[str, str]:
+    """What the text counts: each of the two content words after a number, mapped to the number.
+
+    >>> counts("He emphasized five guiding principles.")
+    {'guid': '5', 'principl': '5'}
+    """
+    tokens = re.findall(r"[A-Za-z’']+|\d+(?:[.,]\d+)*", text)
+    out: dict[str, str] = {}
+    for i, token in enumerate(tokens):
+        value = NUMBER_WORDS.get(token.lower()) or (token.replace(",", "") if token[0].isdigit() else None)
+        if value is None:
+            continue
+        following = [stem(norm_word(t)) for t in tokens[i + 1 : i + 4] if not t[0].isdigit() and norm_word(t) not in STOP][:2]
+        for word in following:
+            out.setdefault(word, value)
     return out
