@@ -223,9 +223,14 @@ def test_index_and_corpus_together_are_refused(tmp_path, capsys):
 
 # -- the CI gate: the real local model on the seeds golden set --------------------------------------
 
+GATE_EVERY = 3  # the gate answers every third golden case: on the AVX2-only CI machine a local
+# answer with the judge takes ~40 s, and all 68 would take most of CI's 90 minutes. The full set is
+# `rag eval` (evals/README.md); the thresholds were measured on this same subset.
+
+
 @pytest.mark.llm
 def test_local_model_meets_thresholds(local_assistant):
-    run = run_eval(local_assistant, load_golden(GOLDEN))
+    run = run_eval(local_assistant, load_golden(GOLDEN)[::GATE_EVERY])
     run.thresholds = load_thresholds(ROOT / "evals" / "thresholds.toml")
     assert not run.gate_failures, format_table(run)
     assert "<svg" in format_html(run)
