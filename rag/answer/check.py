@@ -24,6 +24,8 @@ from ..index.retrieve import Retriever
 from ..text.words import counts, names, numbers, speakers, word_forms
 from ..types import Chunk, Citation, ClaimCheck
 from .judge import SupportJudge
+from .verify import sentence_before
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -38,21 +40,12 @@ class Candidate:
         return self.chunk.sentences[self.index].text
 
     def evidence(self, documents: dict[str, str]) -> str:
-        sentence = self.chunk.sentences[self.index]
-        before = self.chunk.sentences[self.index - 1].text if self.index > 0 else _previous_line(documents.get(self.chunk.source, ""), sentence.start)
-        return f"{before} {sentence.text}".strip()
+        return f"{sentence_before(self.chunk, self.index, documents)} {self.text}".strip()
 
     def citation(self, n: int, documents: dict[str, str]) -> Citation:
         s = self.chunk.sentences[self.index]
         c = self.chunk
         return Citation(n, c.source, s.start, s.end, documents[c.source][s.start : s.end], c.published, c.published_inferred, c.title, c.url, c.author, c.site)
-
-
-def _previous_line(text: str, start: int) -> str:
-    """The sentence-ish stretch before ``start`` in the original file, when a chunk starts there."""
-    head = text[max(0, start - 300) : start].strip()
-    parts = [p for p in head.replace("\n", " ").split(". ") if p.strip()]
-    return (parts[-1].strip() + ".") if parts else ""
 
 
 def count_conflict(claim: str, evidence: str) -> str | None:

@@ -45,8 +45,8 @@ def sentence_before(chunk: Chunk, i: int, documents: dict[str, str] | None) -> s
     if i > 0:
         return chunk.sentences[i - 1].text
     text = (documents or {}).get(chunk.source, "")[: chunk.sentences[i].start] if chunk.sentences else ""
-    spans = split_sentences(" ".join(text[-600:].split()))
     flat = " ".join(text[-600:].split())
+    spans = split_sentences(flat)
     return flat[spans[-1][0] : spans[-1][1]] if spans else ""
 
 

@@ -255,7 +255,7 @@ class LocalProcessLLM:
         self._proc = self._conn = None
 
     def _died(self) -> LLMError:
-        code = self._proc.exitcode if self._proc is not None else None
+        code = None
         if self._proc is not None:
             self._proc.join(timeout=1)
             code = self._proc.exitcode
