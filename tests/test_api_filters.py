@@ -4,6 +4,7 @@ body field `filters` on /v1/chat/completions; citations carry title, URL and sit
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,10 @@ def client(tmp_path_factory, embedder):
     ingest([corpus], settings, embedder)
     app = create_app(lambda: Assistant.from_settings(settings, embedder=embedder, llm=FakeLLM([STRIKE] * 20)), ApiSettings(_env_file=None, api_keys=[KEY]))
     with TestClient(app, headers={"Authorization": f"Bearer {KEY}"}) as c:
+        deadline = time.monotonic() + 120  # the app loads the engine in the background at start
+        while c.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline, c.get("/readyz").json()
+            time.sleep(0.1)
         yield c
 
 
