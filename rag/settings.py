@@ -31,6 +31,9 @@ class Settings(BaseSettings):
         description="Folder for assembled model files and other caches.",
     )
 
+    store: Literal["faiss", "postgres"] = Field("faiss", description="Where the index lives. `faiss`: files in index_dir, loaded into memory (one machine, one writer). `postgres`: PostgreSQL with pgvector (HNSW, cosine) and a full-text index, shared by any number of `rag serve` processes and ingests; see README \"Scaling out\".")
+    database_url: str = Field("", description="PostgreSQL connection URL for store=postgres (e.g. `postgresql://rag@db.example/news`; one corpus per database). Empty: an embedded PostgreSQL 16 from the pgserver package, data in <index_dir>/postgres, Unix socket only, stopped when the last process using it exits.", repr=False)
+
     feedback_path: Path = Field(Path("data/feedback.jsonl"), description="JSONL file where chat feedback (thumbs, comments) is appended.")
 
     # Chunking
