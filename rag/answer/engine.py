@@ -22,8 +22,9 @@ from typing import Callable, Generator, Iterator, Sequence
 
 from ..errors import LLMError, QuestionError
 from ..index.embed import Embedder, make_embedder
-from ..index.retrieve import ArticleFilter, Retrieved, Retriever
-from ..index.store import IndexData, expected_manifest, load_index
+from ..index.retrieve import ArticleFilter, Retrieved
+from ..index.store import IndexData
+from ..index.stores import document_texts, make_retriever, open_index
 from ..llm.base import LLM, Messages
 from ..llm.factory import make_llm
 from ..settings import Settings
@@ -87,10 +88,10 @@ class Assistant:
         self.settings = settings
         self.index = index
         self.embedder = embedder
-        self.retriever = Retriever(index, embedder, candidate_k=settings.candidate_k, rrf_k=settings.rrf_k, article_filter=article_filter)
+        self.retriever = make_retriever(index, embedder, candidate_k=settings.candidate_k, rrf_k=settings.rrf_k, article_filter=article_filter)
         self.sentence_vectors = news.SentenceVectors(embedder)
         self.verifier = Verifier(embedder, min_overlap=settings.support_overlap, min_similarity=settings.support_similarity, verbatim_ratio=settings.judge_verbatim_ratio)
-        self.documents: dict[str, str] = {name: doc.text for name, doc in index.documents.items()}
+        self.documents: dict[str, str] = document_texts(index)  # type: ignore[assignment]  # lazy for PostgreSQL
         self._llm = llm
         self._judge_scorer = judge_scorer  # None: the answering model judges too
         self._llm_lock = threading.Lock()
@@ -109,7 +110,7 @@ class Assistant:
     def from_settings(cls, settings: Settings | None = None, *, embedder: Embedder | None = None, llm: LLM | None = None, judge_scorer: Scorer | None = None) -> Assistant:
         settings = settings or Settings()
         embedder = embedder or make_embedder(settings)
-        index = load_index(settings.index_dir, expected_manifest(settings, embedder))
+        index = open_index(settings, embedder)  # settings.store: FAISS files or PostgreSQL
         return cls(settings, index, embedder, llm, judge_scorer)
 
     @property

@@ -1,4 +1,5 @@
-"""Hybrid retrieval: dense (FAISS) + BM25, fused by reciprocal rank.
+"""Hybrid retrieval: dense (FAISS) + BM25, fused by reciprocal rank (the FAISS store; the
+PostgreSQL store's twin is ``pg_retrieve.py``, which fuses with ``fuse`` too).
 
 Returns ``Hit`` objects whose ``text`` is cut from the stored document text, plus the best dense
 similarity, which the engine uses to refuse when the evidence is too weak. An ``ArticleFilter``
@@ -172,11 +173,7 @@ class Retriever:
         depth = min(n, max(self.candidate_k, k))
         dense = self.dense(query, depth)
         sparse = self.sparse(query, depth)
-        fused: dict[int, float] = {}
-        for rank, (row, _) in enumerate(dense):
-            fused[row] = fused.get(row, 0.0) + 1.0 / (self.rrf_k + rank + 1)
-        for rank, row in enumerate(sparse):
-            fused[row] = fused.get(row, 0.0) + 1.0 / (self.rrf_k + rank + 1)
+        fused = fuse([row for row, _ in dense], sparse, self.rrf_k)
         if boost is not None:
             fused = {row: score * boost(self.index.chunks[row]) for row, score in fused.items()}
         order = sorted(fused, key=lambda r: (-fused[r], r))[:k]
@@ -201,6 +198,17 @@ class Retriever:
             author=chunk.author,
             site=chunk.site,
         )
+
+
+def fuse(dense: list[int], sparse: list[int], rrf_k: int) -> dict[int, float]:
+    """Reciprocal-rank fusion of two ranked lists of rows: ``fuse([7, 3], [3], 60)`` ->
+    ``{7: 1/61, 3: 1/62 + 1/61}`` (both stores fuse with this)."""
+    fused: dict[int, float] = {}
+    for rank, row in enumerate(dense):
+        fused[row] = fused.get(row, 0.0) + 1.0 / (rrf_k + rank + 1)
+    for rank, row in enumerate(sparse):
+        fused[row] = fused.get(row, 0.0) + 1.0 / (rrf_k + rank + 1)
+    return fused
 
 
 def _selector(rows: np.ndarray) -> Any:

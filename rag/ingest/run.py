@@ -2,7 +2,7 @@
 
 Takes the files ``files.py`` finds and reads, cleans and chunks them, embeds only files that are new or changed
 (by sha256), reuses stored vectors for the rest, drops files that disappeared, and writes a new
-index version atomically. Problem files are skipped with a one-line reason; nothing else is lost:
+index version atomically (FAISS), or commits a batch of files per transaction (PostgreSQL). Problem files are skipped with a one-line reason; nothing else is lost:
 a file indexed before that is still there but cannot be read or parsed now (permission denied, an
 I/O error, a half-written save) keeps its previous version, and the reason says so.
 The index format itself (folders, manifest, atomic switch) is ``index/store.py``'s business.
@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -38,6 +39,82 @@ from .files import SUFFIXES, SourceFile, decode_text, discover, read_bytes
 from .formats import ExtractedArticle, FormatError, ReadProblem, read_news
 
 Read = tuple[Document, list[Chunk]]
+PG_BATCH_FILES, PG_BATCH_CHUNKS = 64, 256  # a PostgreSQL transaction: this many files or new chunks
+
+
+@dataclass
+class Outcome:
+    """What became of one file: ``kept`` old documents stay as they are (unchanged, or unreadable
+    now); ``read`` documents were read now and replace the file's ``replaced`` old ones."""
+
+    kept: list[Document] = field(default_factory=list)
+    read: list[Read] = field(default_factory=list)
+    replaced: list[Document] = field(default_factory=list)
+
+
+@dataclass
+class Tally:
+    """The report's lists, filled while reading."""
+
+    skipped: dict[str, str]
+    notes: dict[str, str] = field(default_factory=dict)
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+def read_files(files: list[SourceFile], settings: Settings, old_by_file: dict[str, list[Document]], tally: Tally) -> Iterator[Outcome]:
+    """Decide file by file (by sha256 against ``old_by_file``, which loses each file it decides
+    on) and read what is new or changed. Both stores ingest through this."""
+    seen_hashes: dict[str, str] = {}
+    skipped, notes = tally.skipped, tally.notes
+
+    def skip(f: SourceFile, reason: str) -> Outcome:
+        """Skip ``f`` for now; a file indexed before keeps its previous version (deleting the
+        file is what removes it), so a passing permission or disk problem loses nothing."""
+        priors = old_by_file.pop(f.source, [])
+        skipped[f.source] = f"{reason}; its previous version stays in the index" if priors else reason
+        return Outcome(kept=priors)
+
+    for f in files:
+        try:
+            data = read_bytes(f.path, int(settings.max_file_mb * 1e6))
+        except ValueError as exc:
+            yield skip(f, str(exc))
+            continue
+        except OSError as exc:
+            yield skip(f, f"cannot read it now ({exc.strerror or exc})")
+            continue
+        digest = hashlib.sha256(data).hexdigest()
+        if digest in seen_hashes:
+            skipped[f.source] = f"duplicate of {seen_hashes[digest]}"
+            continue
+        seen_hashes[digest] = f.source
+        if (priors := old_by_file.get(f.source)) and all(p.sha256 == digest for p in priors):
+            tally.unchanged.append(f.source)
+            yield Outcome(kept=old_by_file.pop(f.source))
+            continue
+        try:
+            read = _read_news(f.source, data, settings) if SUFFIXES[f.path.suffix.lower()] == "news" else [_read_text(f.source, data, digest, settings)]
+        except ValueError as exc:  # binary, empty, or a feed that no longer parses
+            yield skip(f, str(exc))
+            continue
+        priors = old_by_file.pop(f.source, [])
+        before = {p.source for p in priors}
+        kept = {item[0].source for item in read if not isinstance(item, ReadProblem)}
+        outcome = Outcome(replaced=priors)
+        for item in read:
+            if isinstance(item, ReadProblem):  # a bad line or entry; or a caveat on one kept
+                (notes if item.key in kept else skipped)[item.key] = item.reason
+                continue
+            document, pieces = item
+            if not pieces:
+                skipped[document.source] = "no text left after cleaning"
+                continue
+            outcome.read.append((replace(document, sha256=digest), pieces))
+            (tally.updated if document.source in before else tally.added).append(document.source)
+        yield outcome
+
 
 def ingest(
     paths: list[Path],
@@ -48,11 +125,32 @@ def ingest(
     progress: bool = False,
     prune: bool = True,
 ) -> IngestReport:
-    """Bring the index at ``settings.index_dir`` in line with the files under ``paths``.
+    """Bring the index of ``settings.store`` (at ``settings.index_dir``, or the PostgreSQL
+    database) in line with the files under ``paths``.
     ``prune=False`` only adds and updates: documents of files not under ``paths`` are kept."""
     began = time.perf_counter()
-    index_dir = settings.index_dir
     files, skipped = discover(paths)
+    tally = Tally(skipped)
+    if settings.store == "postgres":
+        removed, chunks, embedded = _ingest_postgres(files, settings, embedder, tally, rebuild=rebuild, prune=prune)
+    else:
+        removed, chunks, embedded = _ingest_faiss(files, settings, embedder, tally, rebuild=rebuild, progress=progress, prune=prune)
+    return IngestReport(
+        added=tuple(tally.added),
+        updated=tuple(tally.updated),
+        removed=tuple(removed),
+        unchanged=tuple(tally.unchanged),
+        skipped=tally.skipped,
+        notes=tally.notes,
+        chunks=chunks,
+        embedded=embedded,
+        seconds=time.perf_counter() - began,
+    )
+
+
+def _ingest_faiss(files: list[SourceFile], settings: Settings, embedder: Embedder, tally: Tally, *, rebuild: bool, progress: bool, prune: bool) -> tuple[list[str], int, int]:
+    """The FAISS store: gather every document and vector, then write one new version."""
+    index_dir = settings.index_dir
     with ingest_lock(index_dir):
         old = None
         if not rebuild:
@@ -73,9 +171,6 @@ def ingest(
         kept_rows: list[int] = []
         chunks: list[Chunk] = []
         new_chunks: list[Chunk] = []
-        added, updated, unchanged = [], [], []
-        seen_hashes: dict[str, str] = {}
-        notes: dict[str, str] = {}
 
         def keep(priors: list[Document]) -> None:
             for prior in priors:  # a feed keeps every one of its articles
@@ -84,50 +179,11 @@ def ingest(
                 kept_rows.extend(rows)
                 chunks.extend(old.chunks[i] for i in rows)
 
-        def skip(f: SourceFile, reason: str) -> None:
-            """Skip ``f`` for now; a file indexed before keeps its previous version (deleting the
-            file is what removes it), so a passing permission or disk problem loses nothing."""
-            priors = old_by_file.pop(f.source, [])
-            keep(priors)
-            skipped[f.source] = f"{reason}; its previous version stays in the index" if priors else reason
-
-        for f in files:
-            try:
-                data = read_bytes(f.path, int(settings.max_file_mb * 1e6))
-            except ValueError as exc:
-                skip(f, str(exc))
-                continue
-            except OSError as exc:
-                skip(f, f"cannot read it now ({exc.strerror or exc})")
-                continue
-            digest = hashlib.sha256(data).hexdigest()
-            if digest in seen_hashes:
-                skipped[f.source] = f"duplicate of {seen_hashes[digest]}"
-                continue
-            seen_hashes[digest] = f.source
-            if (priors := old_by_file.get(f.source)) and all(p.sha256 == digest for p in priors):
-                keep(old_by_file.pop(f.source))
-                unchanged.append(f.source)
-                continue
-            try:
-                read = _read_news(f.source, data, settings) if SUFFIXES[f.path.suffix.lower()] == "news" else [_read_text(f.source, data, digest, settings)]
-            except ValueError as exc:  # binary, empty, or a feed that no longer parses
-                skip(f, str(exc))
-                continue
-            priors = old_by_file.pop(f.source, [])
-            before = {p.source for p in priors}
-            kept = {item[0].source for item in read if not isinstance(item, ReadProblem)}
-            for item in read:
-                if isinstance(item, ReadProblem):  # a bad line or entry; or a caveat on one kept
-                    (notes if item.key in kept else skipped)[item.key] = item.reason
-                    continue
-                document, pieces = item
-                if not pieces:
-                    skipped[document.source] = "no text left after cleaning"
-                    continue
-                documents.append(replace(document, sha256=digest))
+        for outcome in read_files(files, settings, old_by_file, tally):
+            keep(outcome.kept)
+            for document, pieces in outcome.read:
+                documents.append(document)
                 new_chunks.extend(pieces)
-                (updated if document.source in before else added).append(document.source)
 
         if not prune:  # files not among ``paths`` (e.g. an index fed chat attachments) stay
             for priors in old_by_file.values():
@@ -137,7 +193,7 @@ def ingest(
         embeddings = np.concatenate(parts + [vectors]) if parts else vectors
         chunks.extend(new_chunks)
         removed = sorted(set(old.documents) - {d.source for d in documents}) if old else []
-        changed = added or updated or removed or old is None
+        changed = tally.added or tally.updated or removed or old is None
         if changed:
             manifest = {
                 "format_version": FORMAT_VERSION,
@@ -150,17 +206,54 @@ def ingest(
             except (OSError, RuntimeError) as exc:  # disk full, read-only folder (faiss raises RuntimeError)
                 reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else " ".join(str(exc).split())[-160:]
                 raise IngestError(f"could not write the index in {index_dir} ({reason}); the previous index is unchanged") from exc
-    return IngestReport(
-        added=tuple(added),
-        updated=tuple(updated),
-        removed=tuple(removed),
-        unchanged=tuple(unchanged),
-        skipped=skipped,
-        notes=notes,
-        chunks=len(chunks),
-        embedded=len(new_chunks),
-        seconds=time.perf_counter() - began,
-    )
+    return removed, len(chunks), len(new_chunks)
+
+
+def _ingest_postgres(files: list[SourceFile], settings: Settings, embedder: Embedder, tally: Tally, *, rebuild: bool, prune: bool) -> tuple[list[str], int, int]:
+    """The PostgreSQL store: embed and commit a batch of files at a time (see ``pg_write.py``)."""
+    from ..index.pg_write import PgWriter
+
+    writer = PgWriter(settings, expected_manifest(settings, embedder), rebuild=rebuild)
+    try:
+        old_by_file: dict[str, list[Document]] = {}
+        for d in writer.old_documents():
+            old_by_file.setdefault(d.origin, []).append(d)
+        gone: set[str] = set()  # sources of old documents deleted (replaced or pruned)
+        new: set[str] = set()
+        batch_removed: list[str] = []
+        batch_read: list[Read] = []
+        embedded = 0
+
+        def flush() -> None:
+            nonlocal embedded
+            pieces = [c for _, chunks in batch_read for c in chunks]
+            vectors = embedder.encode([c.text for c in pieces])
+            writer.apply(batch_removed, batch_read, vectors)
+            embedded += len(pieces)
+            batch_removed.clear()
+            batch_read.clear()
+
+        files_in_batch = 0
+        for outcome in read_files(files, settings, old_by_file, tally):
+            if not outcome.read and not outcome.replaced:
+                continue
+            batch_removed.extend(d.source for d in outcome.replaced)
+            batch_read.extend(outcome.read)
+            gone.update(d.source for d in outcome.replaced)
+            new.update(d.source for d, _ in outcome.read)
+            files_in_batch += 1
+            if files_in_batch >= PG_BATCH_FILES or sum(len(c) for _, c in batch_read) >= PG_BATCH_CHUNKS:
+                flush()
+                files_in_batch = 0
+        if prune:  # documents of files no longer there (or now duplicates of another file)
+            pruned = [d.source for priors in old_by_file.values() for d in priors]
+            batch_removed.extend(pruned)
+            gone.update(pruned)
+        flush()
+        writer.finish()
+        return sorted(gone - new), writer.total_chunks(), embedded
+    finally:
+        writer.close()
 
 
 def _read_text(source: str, data: bytes, digest: str, settings: Settings) -> Read:

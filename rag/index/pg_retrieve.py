@@ -1,0 +1,148 @@
+"""Hybrid retrieval on the PostgreSQL store: the ``Retriever`` interface, answered in SQL.
+
+Dense: pgvector cosine distance, exact (a scan) up to ``approximate_index_above`` chunks or with
+an article filter, the HNSW index above, as the FAISS store switches from flat to HNSW. Lexical:
+BM25 over the chunks the GIN index finds for any query word, scored in SQL from the stored term
+positions and the lexicon (the same numbers bm25s computes; see ``pg.py``). The two lists are
+fused in Python by reciprocal rank, exactly as ``retrieve.Retriever`` does; a "row" here is a
+chunk's id in the database. Measured against fusing in SQL: see BENCHMARKS.md, "Index stores".
+
+An ``ArticleFilter`` becomes the list of document ids it allows, read once from the documents'
+metadata with the same ``ArticleFilter.matches``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Callable
+
+import numpy as np
+
+from ..types import Chunk, Hit
+from .embed import Embedder
+from .pg import BM25_B, BM25_K1, PgIndex, bm25_tokens, document_from, tsquery_any
+from .retrieve import ArticleFilter, Retrieved, fuse
+
+Found = tuple[int, float, int, Chunk]  # chunk row id, score, document id, chunk
+
+DENSE = """
+SELECT id, 1 - (embedding <=> %(v)s) AS similarity, document_id, data FROM chunks {where}
+ORDER BY {order} LIMIT %(k)s
+"""
+SPARSE = """
+WITH s AS (SELECT chunks::float8 AS n, tokens::float8 / greatest(chunks, 1) AS avgdl FROM corpus_stats),
+q AS (
+    SELECT l.lexeme, m.times * ln(1 + (s.n - l.df + 0.5) / (l.df + 0.5)) AS idf
+    FROM unnest(%(lexemes)s::text[], %(times)s::int[]) AS m(lexeme, times) JOIN lexicon l USING (lexeme) CROSS JOIN s
+),
+top AS (
+    SELECT c.id, sum(q.idf * t.tf / (t.tf + %(k1)s * (1 - %(b)s + %(b)s * c.n_tokens / s.avgdl))) AS score
+    FROM chunks c CROSS JOIN s
+    CROSS JOIN LATERAL (SELECT u.lexeme, cardinality(u.positions) AS tf FROM unnest(c.lexemes) AS u) AS t
+    JOIN q ON q.lexeme = t.lexeme
+    WHERE c.lexemes @@ %(query)s::tsquery {where}
+    GROUP BY c.id
+    ORDER BY score DESC, c.id
+    LIMIT %(k)s
+)
+SELECT top.id, top.score, c.document_id, c.data FROM top JOIN chunks c USING (id) ORDER BY top.score DESC, top.id
+"""
+
+
+class PgRetriever:
+    """``retrieve.Retriever``'s interface over a ``PgIndex``."""
+
+    def __init__(self, index: PgIndex, embedder: Embedder, *, candidate_k: int, rrf_k: int, article_filter: ArticleFilter | None = None) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.candidate_k = candidate_k
+        self.rrf_k = rrf_k
+        self.article_filter = article_filter if article_filter else None
+        self._documents: list[int] | None = None
+        self.filtered_articles = len(index.documents)
+        if self.article_filter is not None:
+            rows = index.db.rows("SELECT id, meta FROM documents ORDER BY id")
+            self._documents = [i for i, meta in rows if self.article_filter.matches(document_from(meta, ""))]
+            self.filtered_articles = len(self._documents)
+
+    def row_of(self, chunk_id: str) -> int:
+        """The database id of a chunk; KeyError for an unknown id."""
+        row = self.index.db.one("SELECT id FROM chunks WHERE chunk_key = %s", (chunk_id,))
+        if row is None:
+            raise KeyError(chunk_id)
+        return int(row[0])
+
+    def _where(self, params: dict) -> str:
+        if self._documents is None:
+            return ""
+        params["documents"] = self._documents
+        return "document_id = ANY(%(documents)s)"
+
+    def _dense(self, query: str, k: int) -> list[Found]:
+        if self._documents is not None and not self._documents:
+            return []
+        vector = np.asarray(self.embedder.encode([query])[0], dtype=np.float32)
+        params: dict = {"v": vector, "k": k}
+        where = self._where(params)
+        exact = bool(where) or len(self.index.chunks) <= self.index.settings.approximate_index_above
+        # "+ 0" keeps the planner off the HNSW index: an exact scan, like FAISS's flat index
+        order = "(embedding <=> %(v)s) + 0, id" if exact else "embedding <=> %(v)s"
+        sql = DENSE.format(where=f"WHERE {where}" if where else "", order=order)
+        return [(i, float(s), d, Chunk.from_dict(data)) for i, s, d, data in self.index.db.rows(sql, params)]
+
+    def _sparse(self, query: str, k: int) -> list[Found]:
+        if self._documents is not None and not self._documents:
+            return []
+        times = Counter(bm25_tokens(query))  # a repeated query word counts again, as in bm25s
+        if not times:
+            return []
+        params: dict = {"lexemes": list(times), "times": list(times.values()), "query": tsquery_any(list(times)), "k": k, "k1": BM25_K1, "b": BM25_B}
+        where = self._where(params)
+        sql = SPARSE.format(where=f"AND c.{where}" if where else "")
+        return [(i, float(s), d, Chunk.from_dict(data)) for i, s, d, data in self.index.db.rows(sql, params) if s > 0]
+
+    def dense(self, query: str, k: int) -> list[tuple[int, float]]:
+        """Chunk ids and cosine similarities of the ``k`` nearest chunks, best first."""
+        return [(i, s) for i, s, _, _ in self._dense(query, k)]
+
+    def sparse(self, query: str, k: int) -> list[int]:
+        """Chunk ids with a positive BM25 score, best first."""
+        return [i for i, _, _, _ in self._sparse(query, k)]
+
+    def lexical(self, query: str, k: int) -> list[Chunk]:
+        """The ``k`` best BM25 matches for ``query`` (only chunks sharing a word with it)."""
+        return [c for _, _, _, c in self._sparse(query, k)]
+
+    def retrieve(self, query: str, k: int, boost: Callable[[Chunk], float] | None = None) -> Retrieved:
+        """Top ``k`` fused candidates, as ``Retriever.retrieve``."""
+        depth = max(self.candidate_k, k)
+        dense = self._dense(query, depth)
+        sparse = self._sparse(query, depth)
+        if not dense and not sparse:
+            return Retrieved((), (), 0.0)
+        found = {i: (d, c) for i, _, d, c in dense + sparse}
+        fused = fuse([i for i, *_ in dense], [i for i, *_ in sparse], self.rrf_k)
+        if boost is not None:
+            fused = {i: score * boost(found[i][1]) for i, score in fused.items()}
+        order = sorted(fused, key=lambda i: (-fused[i], i))[:k]
+        chunks = tuple(found[i][1] for i in order)
+        hits = tuple(self._hit(found[i][1], found[i][0], fused[i]) for i in order)
+        best = max((s for _, s, _, _ in dense), default=0.0)
+        return Retrieved(hits, chunks, best)
+
+    def _hit(self, chunk: Chunk, document_id: int, score: float) -> Hit:
+        text = self.index.texts.of_document(document_id, chunk.source)
+        return Hit(
+            source=chunk.source,
+            start=chunk.start,
+            end=chunk.end,
+            text=text[chunk.start : chunk.end],
+            score=score,
+            published=chunk.published,
+            chunk_id=chunk.id,
+            published_inferred=chunk.published_inferred,
+            title=chunk.title,
+            url=chunk.url,
+            author=chunk.author,
+            site=chunk.site,
+        )
