@@ -65,8 +65,9 @@ def death_reason(exitcode: int | None) -> str:
 
 
 # -- the child side ---------------------------------------------------------------------------
-class _Model:
-    """Runs inside the worker: the loaded llama.cpp model and the requests it answers."""
+class LoadedModel:
+    """Runs inside the worker (bench/runtime.py also loads it in-process, to time the worker's cost):
+    the loaded llama.cpp model and the requests it answers."""
 
     def __init__(self, config: WorkerConfig) -> None:
         from llama_cpp import Llama
@@ -157,7 +158,7 @@ def _variants(word: str) -> set[str]:
 
 def _worker_main(conn, cancelled, config: WorkerConfig) -> None:  # noqa: ANN001 - pipe, event
     try:
-        model = _Model(config)
+        model = LoadedModel(config)
     except Exception as exc:  # noqa: BLE001 - reported to the parent as one line
         conn.send({"error": f"could not load the local model {config.model_path}: {exc}"})
         return
@@ -320,7 +321,7 @@ class LocalProcessLLM:
                 yield reply["token"]
 
     def score(self, conversations: list[Messages], words: list[str], *, timeout: float) -> list[list[float]]:
-        """P(reply starts with word) for each conversation and word; see ``_Model.score``."""
+        """P(reply starts with word) for each conversation and word; see ``LoadedModel.score``."""
         request = {"op": "score", "conversations": conversations, "words": words}
         for reply in self._request(request, timeout):
             if reply.get("done"):
