@@ -19,6 +19,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+KEEP_BELOW = "<!-- sections below are written by other benchmarks"
 SIZES = {  # chunks: (growth small, main = real embeddings, big = shortcut vectors)
     "full": (1_000, 10_000, 100_000),
     "quick": (200, 600, 5_000),
@@ -40,7 +41,10 @@ def main(argv: list[str] | None = None) -> int:
 
     print(table(rows))
     command = ".venv/bin/python -m bench" + (" --quick" if args.quick else "") + (" --skip-llm" if args.skip_llm else "")
-    Path(args.out).write_text(markdown(rows, details, command, mode, started), encoding="utf-8")
+    out = Path(args.out)
+    old = out.read_text(encoding="utf-8") if out.exists() else ""
+    kept = old[old.index(KEEP_BELOW):] if KEEP_BELOW in old else ""  # sections of other benchmarks
+    out.write_text(markdown(rows, details, command, mode, started) + ("\n" + kept if kept else ""), encoding="utf-8")
     raw_path = run.CACHE / f"last-{mode}.json"
     raw_path.write_text(json.dumps(raw, indent=2, default=str), encoding="utf-8")
     print(f"\nwrote {args.out}; raw figures in {raw_path}", file=sys.stderr)

@@ -27,6 +27,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parent.parent
+KEEP_BELOW = "<!-- sections below are written by other benchmarks"  # bench/__main__.py keeps them
 BEGIN, END = "<!-- runtime-table:begin -->", "<!-- runtime-table:end -->"
 
 
@@ -166,7 +167,9 @@ def table_row(m: dict) -> tuple[str, str]:
     on, off = m["repack_on"], m["repack_off"]
     kind = m["stamp"].get("kind", "?")
     key = f"{m['cpu']} ({kind} build)"
-    chosen = "on" if "REPACK=ON" in m["stamp"].get("cmake_args", "") else "off"
+    from rag.llm.cpu import REPACK_BY_KIND
+
+    chosen = "on" if REPACK_BY_KIND.get(kind) else "off"
     row = (
         f"| {key} | {time.strftime('%Y-%m-%d')} | {m['threads']} | "
         f"{on['read_tok_s']:.1f} / {off['read_tok_s']:.1f} | {on['gen_tok_s']:.1f} / {off['gen_tok_s']:.1f} | {on['rss_mb']:.0f} / {off['rss_mb']:.0f} MB | {chosen} | "
@@ -176,7 +179,7 @@ def table_row(m: dict) -> tuple[str, str]:
 
 
 HEADER = [
-    "| CPU (build) | measured | threads | prompt read tok/s, repack on / off | generation tok/s, on / off | model RAM, on / off | repack chosen | answer in-process: first token / full (p50) | answer in worker: first / full (p50) | worker overhead (p50 per answer) |",
+    "| CPU (build) | measured | threads | prompt read tok/s, repack on / off | generation tok/s, on / off | model RAM, on / off | repack in the install recipe | answer in-process: first token / full (p50) | answer in worker: first / full (p50) | worker overhead (p50 per answer) |",
     "|---|---|---|---|---|---|---|---|---|---|",
 ]
 
@@ -189,7 +192,8 @@ def write_table(path: Path, key: str, row: str) -> None:
         body, tail = rest.split(END, 1)
         kept = [x for x in body.splitlines() if x.startswith("| ") and not x.startswith(HEADER[0][:12]) and not x.startswith(f"| {key} |")]
     else:
-        head, tail = text.rstrip() + "\n\n## Local model runtime per CPU (`python -m bench.runtime`)\n\n", "\n"
+        marker = "" if KEEP_BELOW in text else KEEP_BELOW + " (bench.runtime, bench.store); `python -m bench` keeps them -->\n\n"
+        head, tail = text.rstrip() + "\n\n" + marker + "## Local model runtime per CPU (`python -m bench.runtime`)\n\n", "\n"
     section = "\n".join([BEGIN, *HEADER, *kept, row, END])
     path.write_text(head + section + tail, encoding="utf-8")
 
