@@ -131,3 +131,26 @@ def test_bad_questions_are_rejected_cleanly(make_assistant, bad):
 def test_parse_answer_handles_marker_styles():
     claims = parse_answer("Trade rose. [1] Xi spoke [2, 3]. Putin agreed [Passage 4].")
     assert [(c.text, c.cited) for c in claims] == [("Trade rose.", (1,)), ("Xi spoke.", (2, 3)), ("Putin agreed.", (4,))]
+
+
+def test_a_bare_passage_number_on_the_retry_becomes_that_passages_sentence_copied(make_assistant):
+    assistant, llm = make_assistant(["The articles don't say.", "[1]"])
+    answer = assistant.ask("On what date did Xi, Putin and Kim Jong Un gather in Beijing for the commemorations?")
+    assert not answer.refused and "Sept. 3, 2025" in answer.answer and answer.answer.endswith("[1].")
+    assert len(answer.citations) == 1 and "Sept. 3, 2025" in answer.citations[0].quote
+    _check_quotes(assistant, answer)
+    asked = [m[-1]["content"] for m in llm.judged]
+    assert any("Does the passage answer this question" in a for a in asked)  # the judge was asked
+
+
+def test_a_bare_passage_number_does_not_answer_what_the_passage_does_not_say(make_assistant):
+    assistant, _ = make_assistant(["The articles don't say.", "[1]"])
+    answer = assistant.ask("What was the population of Tianjin in 2024?")
+    assert answer.refused and answer.citations == ()
+
+
+def test_only_a_bare_passage_number_counts_as_a_pick():
+    from rag.answer.pick import chosen_passage
+
+    assert [chosen_passage(r, 3) for r in ("[1]", " [2] ", "3", "[3].", "Passage [2]")] == [1, 2, 3, 3, 2]
+    assert [chosen_passage(r, 3) for r in ("[4]", "[0]", "Xi said so [1].", "", "[1][2]")] == [None] * 5

@@ -48,3 +48,32 @@ def test_an_answer_from_another_edition_is_not_supported():
     assert not wrong.supported
     right = verifier.verify("Tom Reyes won the Harrow Open in 2021 [1].", [EDITION_2021], "Who won the Harrow Open in 2021?", docs)
     assert right.supported
+
+
+class _Scorer:
+    """A judge that always answers yes with probability ``p``, recording what it was asked."""
+
+    def __init__(self, p: float) -> None:
+        self.p, self.asked = p, []
+
+    def score(self, conversations, words, *, timeout):  # noqa: ANN001, ANN201
+        self.asked += conversations
+        return [[self.p, 1 - self.p] for _ in conversations]
+
+
+def test_the_judge_decides_an_answer_that_only_lacks_the_questions_own_words():
+    from rag.answer.judge import SupportJudge
+
+    trade = chunk("t", "Bilateral trade between Arland and Beland rose to $12.5 billion in 2024.")
+    docs = {trade.source: trade.text}
+    question = "What was the value of trade between Arland and Beland in 2024?"
+    draft = "The value of trade between Arland and Beland in 2024 was $12.5 billion [1]."
+    verifier = Verifier(make_embedder(Settings(embed_backend="fake")), min_overlap=0.5, min_similarity=0.62)
+    assert not verifier.verify(draft, [trade], question, docs).supported  # no judge: the lexical rule stands
+    yes, no = _Scorer(0.9), _Scorer(0.1)
+    judged = verifier.verify(draft, [trade], question, docs, judge=SupportJudge(yes, supported_at=0.5, contradicted_at=0.5, timeout=5))
+    assert judged.supported and judged.citations[0].quote == trade.text and len(yes.asked) == 1
+    assert not verifier.verify(draft, [trade], question, docs, judge=SupportJudge(no, supported_at=0.5, contradicted_at=0.5, timeout=5)).supported
+    # A number the passage lacks is still a veto the judge never sees.
+    wrong = verifier.verify("The value of trade was $13 billion [1].", [trade], question, docs, judge=SupportJudge(yes, supported_at=0.5, contradicted_at=0.5, timeout=5))
+    assert not wrong.supported and len(yes.asked) == 1

@@ -39,6 +39,7 @@ from .result import NO_SUPPORT, build_answer
 from .check import ClaimChecker
 from .constraints import combine, constraint_boost
 from .judge import Scorer, SupportJudge
+from .pick import pick
 from .verify import JUDGE_LATER, VerifiedAnswer, Verifier, render_sentence
 
 History = Sequence[tuple[str, str]]
@@ -272,9 +273,25 @@ class Assistant:
         if not (checked.refused_by_model and found.best_similarity >= self.settings.retry_similarity):
             return checked
         t = time.perf_counter()
-        second = check("".join(self.generate(self.build_messages(query, shown.prompt, template="answer_retry"))))
+        reply = "".join(self.generate(self.build_messages(query, shown.prompt, template="answer_retry")))
+        second = check(reply)
+        if not (second.supported and self.verifier.addresses(second, query)):
+            second = self._copy_picked(query, shown, reply, check) or checked
         timings["retry_s"] = time.perf_counter() - t
-        return second if second.supported and self.verifier.addresses(second, query) else checked
+        return second
+
+    def _copy_picked(self, query: str, shown: Compacted, reply: str, check: Callable[[str], VerifiedAnswer]) -> VerifiedAnswer | None:
+        """The model answered the retry with a passage number alone: copy that passage's sentence
+        closest to the question (``pick.py``), when the judge says it answers the question and it
+        passes verification like any answer."""
+        picked = pick(query, reply, shown, self.embedder)
+        judge = self.judge
+        if picked is None or judge is None:
+            return None
+        if judge.answers([query], [picked.sentence])[0] < judge.supported_at:
+            return None
+        copied = check(picked.draft)
+        return copied if copied.supported and self.verifier.addresses(copied, query) else None
 
     def _disagreement(self, query: str, found: news.NewsContext, checked: VerifiedAnswer) -> tuple[VerifiedAnswer, str]:
         """When the question asks about a fact two articles disagree on, the engine states the

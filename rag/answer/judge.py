@@ -75,6 +75,19 @@ class SupportJudge:
         conversations = [_conversation("judge", c, e) for c, e in zip(claims, evidence, strict=True)]
         return [_yes_share(p) for p in self.scorer.score(conversations, ["yes", "no"], timeout=self.timeout)]
 
+    def answers(self, questions: Sequence[str], evidence: Sequence[str]) -> list[float]:
+        """P(the evidence answers the question) for each pair (``prompts/judge_answers.txt``)."""
+        if not questions:
+            return []
+        conversations = [
+            [
+                {"role": "system", "content": render("judge_system").strip()},
+                {"role": "user", "content": render("judge_answers", evidence=fence(e), question=q.strip()).strip()},
+            ]
+            for q, e in zip(questions, evidence, strict=True)
+        ]
+        return [_yes_share(p) for p in self.scorer.score(conversations, ["yes", "no"], timeout=self.timeout)]
+
     def contradiction(self, claims: Sequence[str], evidence: Sequence[str]) -> list[float]:
         """P(the evidence makes the claim false) for each pair."""
         if not claims:

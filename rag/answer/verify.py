@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
@@ -138,6 +138,9 @@ class Verdict:
     score: float
     quote: tuple[int, int]  # indices into chunk.sentences, inclusive
     reason: str
+    # Lexically sound but for the question's own words ("What did X call Y?" answered from "X
+    # repeated narratives that Y was ..."): the semantic judge decides; without a judge, unsupported.
+    judge_decides: bool = False
 
 
 class Verifier:
@@ -188,12 +191,12 @@ class Verifier:
             return Verdict(False, score, quote, f"names not in passage: {', '.join(sorted(missing_names))}")
         if wrong := wrong_speaker(claim, chunk, quote, documents):
             return Verdict(False, score, quote, wrong)
-        if missing_focus and 3 * len(missing_focus) > len(focus_terms):
-            return Verdict(False, score, quote, f"question terms not in passage: {', '.join(sorted(missing_focus))}")
         if not claim_words:
             return Verdict(False, score, quote, "no content to check")
         if overlap < self.min_overlap and best_sim < self.min_similarity:
             return Verdict(False, score, quote, f"weak support (overlap {overlap:.2f}, similarity {best_sim:.2f})")
+        if missing_focus and 3 * len(missing_focus) > len(focus_terms):
+            return Verdict(False, score, quote, f"question terms not in passage: {', '.join(sorted(missing_focus))}", judge_decides=True)
         return Verdict(True, score, quote, "supported")
 
     def _quote(self, claim: str, chunk: Chunk, sims: np.ndarray) -> tuple[int, int]:
@@ -244,6 +247,8 @@ class Verifier:
 
         def judge_passage(i: int, claim: str, n: int) -> tuple[Verdict, list[tuple[Chunk, Verdict]]]:
             judged = [(c, self.judge(claim, c, focus, sims[(i, c.id)], documents)) for c in members[n - 1]]
+            if judge is not None:  # the judge settles what only the question's own words held back
+                judged = [(c, replace(v, supported=True) if v.judge_decides else v) for c, v in judged]
             best = max(judged, key=lambda cv: (cv[1].supported, cv[1].score))[1]
             return best, [(c, v) for c, v in judged if v.supported]
 
@@ -296,7 +301,7 @@ class Verifier:
         for chunk, verdict in supporters:
             lo, hi = verdict.quote
             quote = " ".join(s.text for s in chunk.sentences[lo : hi + 1])
-            if is_copy(claim, quote, self.verbatim_ratio):
+            if not verdict.judge_decides and is_copy(claim, quote, self.verbatim_ratio):
                 return True
             context = (sentence_before(chunk, lo, documents) + " ").lstrip()
             key = (claim, context + quote)
