@@ -61,3 +61,60 @@ def local_assistant(seed_index, embedder):
     from rag import Assistant, Settings
 
     return Assistant.from_settings(Settings(index_dir=seed_index, llm_backend="local"), embedder=embedder)
+
+
+# -- the PostgreSQL store (issue 16): one embedded server per test session ----------------------
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    """An embedded PostgreSQL 16 + pgvector (pgserver), started once and stopped at the end."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="stop")
+    yield server
+    from rag.index.pg import close_pools
+
+    close_pools()
+    server.cleanup()
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    """The URL of a new, empty database on the session's server, dropped after the test."""
+    import uuid
+
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = pg_server.get_uri("postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    url = pg_server.get_uri(name)
+    yield url
+    from rag.index.pg import close_pools
+
+    close_pools(url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["faiss", "postgres"])
+def store(request) -> str:
+    """Each store-facing test runs on both index stores."""
+    return request.param
+
+
+@pytest.fixture
+def store_settings(store, tmp_path, request):
+    """``make(**overrides)``: Settings for this test's store (a fresh database for PostgreSQL)."""
+    from rag import Settings
+
+    extra = {"database_url": request.getfixturevalue("pg_url")} if store == "postgres" else {}
+
+    def make(**overrides):
+        return Settings(**{"index_dir": tmp_path / "idx", "store": store, **extra, **overrides})
+
+    return make

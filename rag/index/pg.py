@@ -158,11 +158,11 @@ def pool_for(url: str, ef_search: int) -> Any:
         return pool
 
 
-def close_pools() -> None:
+def close_pools(url: str | None = None) -> None:
+    """Close this process's pools (those for ``url`` only, when given)."""
     with _pools_lock:
-        for pool in _pools.values():
-            pool.close(timeout=5)
-        _pools.clear()
+        for key in [k for k in _pools if url is None or k.rsplit("#ef=", 1)[0] == url]:
+            _pools.pop(key).close(timeout=5)
 
 
 class Database:

@@ -27,7 +27,7 @@ Found = tuple[int, float, int, Chunk]  # chunk row id, score, document id, chunk
 
 DENSE = """
 SELECT id, 1 - (embedding <=> %(v)s) AS similarity, document_id, data FROM chunks {where}
-ORDER BY {order} LIMIT %(k)s
+ORDER BY {order} LIMIT {k:d}
 """
 SPARSE = """
 WITH s AS (SELECT chunks::float8 AS n, tokens::float8 / greatest(chunks, 1) AS avgdl FROM corpus_stats),
@@ -82,12 +82,12 @@ class PgRetriever:
         if self._documents is not None and not self._documents:
             return []
         vector = np.asarray(self.embedder.encode([query])[0], dtype=np.float32)
-        params: dict = {"v": vector, "k": k}
+        params: dict = {"v": vector}  # LIMIT as a literal: a generic plan with a parameter there may skip the HNSW index
         where = self._where(params)
         exact = bool(where) or len(self.index.chunks) <= self.index.settings.approximate_index_above
         # "+ 0" keeps the planner off the HNSW index: an exact scan, like FAISS's flat index
         order = "(embedding <=> %(v)s) + 0, id" if exact else "embedding <=> %(v)s"
-        sql = DENSE.format(where=f"WHERE {where}" if where else "", order=order)
+        sql = DENSE.format(where=f"WHERE {where}" if where else "", order=order, k=int(k))
         return [(i, float(s), d, Chunk.from_dict(data)) for i, s, d, data in self.index.db.rows(sql, params)]
 
     def _sparse(self, query: str, k: int) -> list[Found]:

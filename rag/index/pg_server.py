@@ -16,7 +16,7 @@ import json
 import threading
 import warnings
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import IndexNotFoundError, RagError
 from ..settings import Settings
@@ -36,7 +36,7 @@ def describe(settings: Settings) -> str:
     if not settings.database_url:
         return f"the embedded PostgreSQL in {embedded_dir(settings.index_dir)}"
     parts = urlsplit(settings.database_url)
-    host = parts.hostname or "localhost"
+    host = parts.hostname or dict(parse_qsl(parts.query)).get("host") or "localhost"  # ?host=/socket/dir
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{host}{port}{parts.path}"
 

@@ -146,7 +146,8 @@ class PgWriter:
         except RagError:
             raise
         except Exception as exc:  # noqa: BLE001 - disk full, server gone: one line, old state kept
-            raise IngestError(f"could not write the index in {self.where} ({' '.join(str(exc).split())[-160:]}); files written before are kept, this batch is not") from exc
+            kept = "the previous index is unchanged" if self.rebuild else "batches committed before are kept, this one is not"
+            raise IngestError(f"could not write the index in {self.where} ({' '.join(str(exc).split())[-160:]}); {kept}") from exc
 
     def _apply(self, removed: list[str], added: list[tuple[Document, list[Chunk]]], vectors: np.ndarray) -> None:
         from psycopg.types.json import Jsonb
