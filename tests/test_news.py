@@ -176,6 +176,9 @@ def test_summary_of_the_article_about_a_topic_uses_that_article_only(make_assist
     assert "Red Square" in prompt and "Tianjin" not in prompt
     assert {c.source for c in answer.citations} == {A002}
     _check_quotes(assistant, answer)
+    # A paraphrasing summary sentence is put to the semantic judge, as answer sentences are.
+    judged = [m[-1]["content"] for m in llm.judged]
+    assert any("Statement: Putin and Xi met in Moscow and presented a unified front." in j for j in judged)
 
 
 def test_summary_the_model_gets_wrong_falls_back_to_quoted_opening(make_assistant):

@@ -27,6 +27,7 @@ from ..settings import Settings
 from ..text.dates import TimeQuery, date_label, mentions
 from ..text.words import content_words
 from ..types import Answer, Chunk, Hit, Sentence
+from .judge import SupportJudge
 from .prompt import chat_messages, format_passages
 from .result import NO_ARTICLE, build_answer, refusal_text
 from .verify import VerifiedAnswer, Verifier
@@ -58,6 +59,7 @@ class Collaborators:
     generate: Callable[[Messages], Iterator[str]]
     search: Callable[[str], list[Hit]]
     time_query: Callable[[str], TimeQuery | None]
+    judge: Callable[[], SupportJudge | None] = lambda: None  # the semantic check, built on first use
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,8 @@ def _summary(tools: Collaborators, topic: str, question: str, standalone: str | 
     for token in tools.generate(chat_messages("summary", passages=passages, topic=topic)):
         pieces.append(token)
         yield token
-    checked = tools.verifier.verify("".join(pieces), chunks, topic or question, tools.documents)
+    # A summary paraphrases: each sentence the lexical checks pass must also be stated by its quote.
+    checked = tools.verifier.verify("".join(pieces), chunks, topic or question, tools.documents, judge=tools.judge())
     heading = f"Summary of {source} ({date_label(doc.published, doc.published_inferred)}):"
     if checked.supported:
         return build_answer(question, standalone, f"{heading} {checked.render()}", timings, began, checked=checked)

@@ -105,6 +105,7 @@ class Assistant:
             generate=self.generate,
             search=self.search,
             time_query=self.time_query,
+            judge=lambda: self.judge,
         )
 
     @classmethod
