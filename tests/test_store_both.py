@@ -142,22 +142,30 @@ def test_second_ingest_is_refused_with_one_line(store_settings, corpus):
     assert ingest([corpus], settings, fake).unchanged  # the lock is free again
 
 
-def test_twenty_concurrent_asks_and_searches_agree_with_one_alone(store_settings, corpus, embedder):
+def test_twenty_concurrent_searches_and_five_asks_agree_with_one_alone(store_settings, corpus, embedder):
+    """20 searches at the same moment (each store's pool or shared index), then one ask per question
+    at once (tests/test_concurrency.py has 20 asks on the default store)."""
     settings = store_settings(llm_backend="fake")
     ingest([corpus], settings, embedder)
     assistant = Assistant.from_settings(settings, embedder=embedder, llm=FakeLLM())
-    alone = {q: comparable(assistant.ask(q)) for q in QUESTIONS}
     searched = {q: [h.to_dict() for h in assistant.search(q)] for q in QUESTIONS}
+    alone = {q: comparable(assistant.ask(q)) for q in QUESTIONS}
+
+    def together(jobs: list[str], work) -> list:  # noqa: ANN001
+        start = threading.Barrier(len(jobs))
+
+        def one(question: str):  # noqa: ANN202
+            start.wait(timeout=60)
+            return work(question)
+
+        with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+            return list(pool.map(one, jobs))
+
     many = [QUESTIONS[i % len(QUESTIONS)] for i in range(20)]
-    start = threading.Barrier(20)
-
-    def one(question: str) -> tuple[dict, list]:
-        start.wait(timeout=60)
-        return comparable(assistant.ask(question)), [h.to_dict() for h in assistant.search(question)]
-
-    with ThreadPoolExecutor(max_workers=20) as pool:
-        for question, (answer, hits) in zip(many, pool.map(one, many)):
-            assert answer == alone[question] and hits == searched[question], question
+    for question, hits in zip(many, together(many, lambda q: [h.to_dict() for h in assistant.search(q)])):
+        assert hits == searched[question], question
+    for question, answer in zip(QUESTIONS, together(QUESTIONS, lambda q: comparable(assistant.ask(q)))):
+        assert answer == alone[question], question
 
 
 def test_searches_keep_answering_while_an_ingest_writes(store_settings, corpus, embedder, tmp_path):

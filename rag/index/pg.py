@@ -44,7 +44,7 @@ BM25_K1, BM25_B = 1.5, 0.75  # bm25s defaults, which llama-index's BM25Retriever
 LOCK_SQL = "SELECT pg_try_advisory_lock(hashtext('rag-news ingest ' || current_database()))"
 
 # Numbered schema changes: (number, what, SQL). Never edit a released one; append the next.
-# ``{dim}``, ``{m}``, ``{ef_construction}`` come from the embedder and settings at creation.
+# ``{dim}`` and ``{hnsw}`` (HNSW_SQL with m, ef_construction) come from the embedder and settings.
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "documents, chunks (HNSW + GIN), lexicon, stats, manifest", """
         CREATE TABLE rag_manifest (id int PRIMARY KEY CHECK (id = 1), manifest jsonb NOT NULL);
@@ -65,10 +65,12 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
             lexemes tsvector NOT NULL,
             embedding vector({dim}) NOT NULL
         );
+        -- vectors inline in the row (pgvector's default moves them out to TOAST once a row passes
+        -- 2 kB, which ours do): an exact scan and an HNSW build read no TOAST; text and lexemes go there
+        ALTER TABLE chunks ALTER COLUMN embedding SET STORAGE PLAIN;
         CREATE INDEX chunks_document ON chunks (document_id);
         CREATE INDEX chunks_lexemes ON chunks USING gin (lexemes);
-        CREATE INDEX chunks_embedding ON chunks USING hnsw (embedding vector_cosine_ops)
-            WITH (m = {m}, ef_construction = {ef_construction});
+        {hnsw};
         CREATE TABLE lexicon (lexeme text PRIMARY KEY, df int NOT NULL);
         CREATE TABLE corpus_stats (
             id int PRIMARY KEY CHECK (id = 1), documents bigint NOT NULL, chunks bigint NOT NULL, tokens bigint NOT NULL
@@ -76,6 +78,7 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         INSERT INTO corpus_stats VALUES (1, 0, 0, 0);
     """),
 )
+HNSW_SQL = "CREATE INDEX chunks_embedding ON chunks USING hnsw (embedding vector_cosine_ops) WITH (m = {m}, ef_construction = {ef_construction})"
 TABLES = ("chunks", "documents", "lexicon", "corpus_stats", "rag_manifest", "rag_migrations")
 
 
