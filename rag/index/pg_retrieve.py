@@ -38,7 +38,10 @@ q AS (
 top AS (
     SELECT c.id, sum(q.idf * t.tf / (t.tf + %(k1)s * (1 - %(b)s + %(b)s * c.n_tokens / s.avgdl))) AS score
     FROM chunks c CROSS JOIN s
-    CROSS JOIN LATERAL (SELECT u.lexeme, cardinality(u.positions) AS tf FROM unnest(c.lexemes) AS u) AS t
+    -- only the query's lexemes of each candidate (weight A marks them, ts_filter keeps them): ~3x
+    -- faster than unnesting every lexeme of every candidate, measured on common-word queries
+    CROSS JOIN LATERAL (SELECT u.lexeme, cardinality(u.positions) AS tf
+                        FROM unnest(ts_filter(setweight(c.lexemes, 'A', %(lexemes)s::text[]), '{{a}}')) AS u) AS t
     JOIN q ON q.lexeme = t.lexeme
     WHERE c.lexemes @@ %(query)s::tsquery {where}
     GROUP BY c.id
