@@ -234,3 +234,27 @@ def test_local_model_meets_thresholds(local_assistant):
     run.thresholds = load_thresholds(ROOT / "evals" / "thresholds.toml")
     assert not run.gate_failures, format_table(run)
     assert "<svg" in format_html(run)
+
+
+class _YesNo:
+    """A judge that answers yes with probability ``p``."""
+
+    def __init__(self, p: float) -> None:
+        self.p = p
+
+    def score(self, conversations, words, *, timeout):  # noqa: ANN001, ANN201
+        return [[self.p, 1 - self.p] for _ in conversations]
+
+
+def test_alce_rechecks_with_the_engines_judge_when_given(verifier):
+    from rag.answer.judge import SupportJudge
+    from rag.eval.metrics import quotes_support
+
+    claim = "The value of trade between Arland and Beland in 2024 was $12.5 billion."
+    quote = "Bilateral trade between Arland and Beland rose to $12.5 billion in 2024."
+    question = "What was the value of trade between Arland and Beland in 2024?"
+    assert not quotes_support(verifier, claim, [quote], question)  # lexical alone: 'value' is not in the quote
+    yes = SupportJudge(_YesNo(0.9), supported_at=0.5, contradicted_at=0.5, timeout=5)
+    no = SupportJudge(_YesNo(0.1), supported_at=0.5, contradicted_at=0.5, timeout=5)
+    assert quotes_support(verifier, claim, [quote], question, judge=yes)
+    assert not quotes_support(verifier, claim, [quote], question, judge=no)

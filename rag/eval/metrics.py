@@ -20,6 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..answer.judge import SupportJudge
 from ..answer.verify import Verifier
 from ..errors import EvalError
 from ..text.sentences import split_sentences
@@ -84,14 +85,17 @@ def _quote_chunk(text: str) -> Chunk:
 
 
 def quotes_support(verifier: Verifier, claim: str, quotes: Sequence[str], question: str,
-                   context: Sequence[Chunk] = (), documents: dict[str, str] | None = None) -> bool:
+                   context: Sequence[Chunk] = (), documents: dict[str, str] | None = None,
+                   judge: SupportJudge | None = None, cache: dict | None = None) -> bool:
     """Whether the engine's checker accepts ``claim`` citing only ``quotes``. The retrieved
     ``context`` is given as the other passages, as in the engine, so question names it holds
-    may stand in the claim; a verdict that moved the citation to the context counts as no."""
+    may stand in the claim; a verdict that moved the citation to the context counts as no. With
+    ``judge`` (the engine's ``SupportJudge``), the same semantic check as the engine's."""
     if not quotes:
         return False
     text = " ".join(" ".join(q.split()) for q in quotes)
-    checked = verifier.verify(f"{claim} [1]", [_quote_chunk(text), *context], question, {**(documents or {}), _QUOTE_KEY: text})
+    checked = verifier.verify(f"{claim} [1]", [_quote_chunk(text), *context], question, {**(documents or {}), _QUOTE_KEY: text},
+                              judge=judge, cache=cache)
     return bool(checked.sentences) and all(
         s.supported and s.citations and all(checked.citations[n - 1].source == _QUOTE_KEY for n in s.citations)
         for s in checked.sentences
@@ -99,7 +103,7 @@ def quotes_support(verifier: Verifier, claim: str, quotes: Sequence[str], questi
 
 
 def alce_scores(answer: Answer, verifier: Verifier, question: str, context: Sequence[Chunk] = (),
-                documents: dict[str, str] | None = None) -> tuple[float | None, float | None, int, int]:
+                documents: dict[str, str] | None = None, judge: SupportJudge | None = None) -> tuple[float | None, float | None, int, int]:
     """ALCE citation recall and precision over the sentences shown to the user.
 
     Recall: share of sentences whose cited quotes, together, support them. Precision: share of
@@ -110,15 +114,16 @@ def alce_scores(answer: Answer, verifier: Verifier, question: str, context: Sequ
         return None, None, 0, 0
     by_n = {c.n: c.quote for c in answer.citations}
     recalled = cited = relevant = 0
+    cache: dict = {}  # the judge's verdicts, asked once per (sentence, quote)
     for sentence in shown:
         quotes = [by_n[n] for n in sentence.citations if n in by_n]
-        full = quotes_support(verifier, sentence.text, quotes, question, context, documents)
+        full = quotes_support(verifier, sentence.text, quotes, question, context, documents, judge, cache)
         recalled += full
         for i, quote in enumerate(quotes):
             cited += 1
-            alone = quotes_support(verifier, sentence.text, [quote], question, context, documents)
+            alone = quotes_support(verifier, sentence.text, [quote], question, context, documents, judge, cache)
             others = quotes[:i] + quotes[i + 1:]
-            needed = full and not quotes_support(verifier, sentence.text, others, question, context, documents)
+            needed = full and not quotes_support(verifier, sentence.text, others, question, context, documents, judge, cache)
             relevant += alone or needed
     precision = relevant / cited if cited else 0.0
     return recalled / len(shown), precision, len(shown) - recalled, cited - relevant
@@ -158,7 +163,7 @@ class CaseResult:
 
 def score_case(case: GoldenCase, answer: Answer, *, retrieved: Sequence[str], verifier: Verifier, latency_s: float,
                context: Sequence[Chunk] = (), documents: dict[str, str] | None = None,
-               judged: bool | None = None) -> CaseResult:
+               judged: bool | None = None, support_judge: SupportJudge | None = None) -> CaseResult:
     """Every metric of one answered case, and a one-line reason for each thing that failed."""
     m: dict[str, float | None] = dict.fromkeys(METRICS)
     failures: list[str] = []
@@ -186,7 +191,7 @@ def score_case(case: GoldenCase, answer: Answer, *, retrieved: Sequence[str], ve
     if m["citation_precision"] is not None and m["citation_precision"] < 1:
         outside = sorted({c.source for c in answer.citations if c.source not in case.sources})
         failures.append(f"cites {', '.join(outside)}, not an expected source")
-    recall, precision, unsupported, irrelevant = alce_scores(answer, verifier, question, context, documents)
+    recall, precision, unsupported, irrelevant = alce_scores(answer, verifier, question, context, documents, support_judge)
     m["alce_citation_recall"], m["alce_citation_precision"] = recall, precision
     if unsupported:
         failures.append(f"{unsupported} sentence(s) not supported by the quotes they cite")

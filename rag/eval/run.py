@@ -76,7 +76,7 @@ def evaluate_case(assistant: Assistant, case: GoldenCase, *, chunks_by_id: dict[
     context = [chunks_by_id[h.chunk_id] for h in hits if h.chunk_id in chunks_by_id]
     judged = llm_judge(assistant, case, answer) if use_judge and case.answerable and case.answer and not answer.refused else None
     return score_case(case, answer, retrieved=[h.source for h in hits], verifier=assistant.verifier, latency_s=latency,
-                      context=context, documents=documents, judged=judged)
+                      context=context, documents=documents, judged=judged, support_judge=assistant.judge)
 
 
 def run_eval(assistant: Assistant, cases: Sequence[GoldenCase], *, progress: bool = False) -> EvalRun:
