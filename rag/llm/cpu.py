@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Bump when the flag choice changes, so installs made with the old choice are rebuilt.
-RECIPE_VERSION = 3
+RECIPE_VERSION = 4
 LLAMA_CPP_PYTHON = "0.3.36"
 
 # cpuinfo flag(s) -> ggml CMake option. A tuple needs every flag it names.
@@ -90,6 +90,7 @@ def build_for(features: frozenset[str]) -> Build:
     args = [f"-D{opt}={'ON' if opt in on else 'OFF'}" for opt in GGML_OPTIONS]
     args += [f"-D{opt}=OFF" for opt in ALWAYS_OFF]
     args.append(f"-DGGML_CPU_REPACK={'ON' if REPACK_BY_KIND[kind] else 'OFF'}")
+    args.append("-DLLAVA_BUILD=OFF")  # the multimodal library (mtmd): never used, a sizeable part of the build
     return Build(features=tuple(used), kind=kind, cmake_args=tuple(args))
 
 
