@@ -110,7 +110,9 @@ def eval_assistant(settings: Settings, corpus: Path | None = None, filters: dict
         raise EvalError(f"--corpus {corpus} is not a folder of articles")
     embedder = make_embedder(settings)
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
-        temp_settings = settings.model_copy(update={"index_dir": Path(tmp) / "index"})
+        # Never the configured database: a corpus ingest would prune everything else in it. With
+        # store=postgres the temporary index gets its own embedded server under ``tmp``.
+        temp_settings = settings.model_copy(update={"index_dir": Path(tmp) / "index", "database_url": ""})
         report = ingest([corpus], temp_settings, embedder)
         if not report.chunks:
             raise EvalError(f"--corpus {corpus}: no article could be indexed ({len(report.skipped)} skipped)")
