@@ -154,3 +154,18 @@ def test_only_a_bare_passage_number_counts_as_a_pick():
 
     assert [chosen_passage(r, 3) for r in ("[1]", " [2] ", "3", "[3].", "Passage [2]")] == [1, 2, 3, 3, 2]
     assert [chosen_passage(r, 3) for r in ("[4]", "[0]", "Xi said so [1].", "", "[1][2]")] == [None] * 5
+
+
+def test_a_removed_claim_gets_the_verbatim_retry_when_the_quote_answers(make_assistant):
+    copy = "Bilateral trade between China and Russia rose to $244.8 billion in 2024 [1]."
+    assistant, llm = make_assistant(["China and Russia traded 999 billion dollars in 2024 [1].", copy])
+    answer = assistant.ask("What was China-Russia trade in 2024?")
+    assert not answer.refused and "244.8" in answer.answer and "999" not in answer.answer
+    assert any("Does the passage answer this question" in m[-1]["content"] for m in llm.judged)
+
+
+def test_a_removed_claim_stays_refused_when_the_copied_quote_does_not_answer(make_assistant):
+    off = "Bilateral trade between China and Russia rose to $244.8 billion in 2024 [1]."
+    assistant, _ = make_assistant(["Tianjin had 13 million residents in 2024 [1].", off])
+    answer = assistant.ask("What was the population of Tianjin in 2024?")
+    assert answer.refused and "244.8" not in answer.answer

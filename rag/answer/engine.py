@@ -269,17 +269,27 @@ class Assistant:
 
     def _second_try(self, query: str, found: news.NewsContext, shown: Compacted, checked: VerifiedAnswer,
                     check: Callable[[str], VerifiedAnswer], timings: dict[str, float]) -> VerifiedAnswer:
-        """Small models refuse too readily. With strong evidence, ask once for the best sentence
-        verbatim; it still has to pass verification and answer the question."""
-        if not (checked.refused_by_model and found.best_similarity >= self.settings.retry_similarity):
+        """Small models refuse too readily, or write a claim the passages do not make when the
+        answer is right there. With strong evidence, ask once for the best sentence verbatim; it
+        still has to pass verification and answer the question. After a removed claim (rather than
+        a refusal) the judge must also say that the copied quote answers the question."""
+        refused = checked.refused_by_model
+        removed = bool(checked.sentences) and not checked.supported and self.judge is not None
+        if not ((refused or removed) and found.best_similarity >= self.settings.retry_similarity):
             return checked
         t = time.perf_counter()
         reply = "".join(self.generate(self.build_messages(query, shown.prompt, template="answer_retry")))
         second = check(reply)
-        if not (second.supported and self.verifier.addresses(second, query)):
+        if not (second.supported and self.verifier.addresses(second, query) and (refused or self._answers(query, second))):
             second = self._copy_picked(query, shown, reply, check) or checked
         timings["retry_s"] = time.perf_counter() - t
         return second
+
+    def _answers(self, query: str, verified: VerifiedAnswer) -> bool:
+        """Whether the judge says the quotes ``verified`` cites answer ``query``."""
+        judge = self.judge
+        quotes = " ".join(c.quote for c in verified.citations)
+        return judge is not None and bool(quotes) and judge.answers([query], [quotes])[0] >= judge.supported_at
 
     def _copy_picked(self, query: str, shown: Compacted, reply: str, check: Callable[[str], VerifiedAnswer]) -> VerifiedAnswer | None:
         """The model answered the retry with a passage number alone: copy that passage's sentence
