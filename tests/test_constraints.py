@@ -77,3 +77,17 @@ def test_the_judge_decides_an_answer_that_only_lacks_the_questions_own_words():
     # A number the passage lacks is still a veto the judge never sees.
     wrong = verifier.verify("The value of trade was $13 billion [1].", [trade], question, docs, judge=SupportJudge(yes, supported_at=0.5, contradicted_at=0.5, timeout=5))
     assert not wrong.supported and len(yes.asked) == 1
+
+
+def test_a_name_the_question_supplied_is_no_licence_for_the_judge():
+    from rag.answer.judge import SupportJudge
+
+    trade = chunk("t", "Bilateral trade between Arland and Beland rose to $12.5 billion in 2024.")
+    other = chunk("o", "Arland and Corvia signed a tariff pact.")
+    docs = {c.source: c.text for c in (trade, other)}
+    question = "What was the value of trade between Arland and Corvia in 2024?"
+    draft = "The value of trade between Arland and Corvia in 2024 was $12.5 billion [1]."
+    verifier = Verifier(make_embedder(Settings(embed_backend="fake")), min_overlap=0.5, min_similarity=0.62)
+    yes = _Scorer(0.99)
+    judged = verifier.verify(draft, [trade, other], question, docs, judge=SupportJudge(yes, supported_at=0.5, contradicted_at=0.5, timeout=5))
+    assert not judged.supported and yes.asked == []  # 'Corvia' is not in the trade passage: never asked

@@ -196,7 +196,11 @@ class Verifier:
         if overlap < self.min_overlap and best_sim < self.min_similarity:
             return Verdict(False, score, quote, f"weak support (overlap {overlap:.2f}, similarity {best_sim:.2f})")
         if missing_focus and 3 * len(missing_focus) > len(focus_terms):
-            return Verdict(False, score, quote, f"question terms not in passage: {', '.join(sorted(missing_focus))}", judge_decides=True)
+            # The judge may settle it only when every name of the claim is in this passage itself: a
+            # name excused because the question supplied it ("… trade between China and India …"
+            # over a China-Russia figure) is exactly the substitution a small judge misses.
+            whole = not (names(claim) - words)
+            return Verdict(False, score, quote, f"question terms not in passage: {', '.join(sorted(missing_focus))}", judge_decides=whole)
         return Verdict(True, score, quote, "supported")
 
     def _quote(self, claim: str, chunk: Chunk, sims: np.ndarray) -> tuple[int, int]:
