@@ -13,6 +13,14 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
+# Seed questions the articles answer, asked many at once by the concurrency and store tests.
+SEED_QUESTIONS = [
+    "What was China-Russia trade in 2024?",
+    "Where did Xi open the SCO summit?",
+    "How many cooperation agreements did Xi and Putin sign?",
+    "Who attended the Beijing parade?",
+    "What tariffs did Trump put on India?",
+]
 
 
 @pytest.fixture(scope="session")

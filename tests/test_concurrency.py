@@ -11,13 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-QUESTIONS = [
-    "What was China-Russia trade in 2024?",
-    "Where did Xi open the SCO summit?",
-    "How many cooperation agreements did Xi and Putin sign?",
-    "Who attended the Beijing parade?",
-    "What tariffs did Trump put on India?",
-]
+from .conftest import SEED_QUESTIONS as QUESTIONS
 
 
 def comparable(answer) -> dict:

@@ -21,15 +21,9 @@ from rag.index.stores import open_index
 from rag.ingest.run import ingest
 from rag.llm.fake import FakeLLM
 
-from .conftest import SEEDS
+from .conftest import SEED_QUESTIONS, SEEDS
 
-QUESTIONS = [
-    "What was China-Russia trade in 2024?",
-    "Where did Xi open the SCO summit?",
-    "How many cooperation agreements did Xi and Putin sign?",
-    "Who attended the Beijing parade?",
-    "What tariffs did Trump put on India?",
-]
+QUESTIONS = SEED_QUESTIONS
 CHANGED, DELETED = "003_688ff7a65efc7fda.txt", "002_ed8ed3a4a9ec07fd.txt"
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from ..types import Chunk, Hit
 from .embed import Embedder
 from .pg import BM25_B, BM25_K1, PgIndex, bm25_tokens, document_from, tsquery_any
-from .retrieve import ArticleFilter, Retrieved, fuse
+from .retrieve import ArticleFilter, Retrieved, fuse, hit_of
 
 Found = tuple[int, float, int, Chunk]  # chunk row id, score, document id, chunk
 
@@ -134,18 +134,4 @@ class PgRetriever:
         return Retrieved(hits, chunks, best)
 
     def _hit(self, chunk: Chunk, document_id: int, score: float) -> Hit:
-        text = self.index.texts.of_document(document_id, chunk.source)
-        return Hit(
-            source=chunk.source,
-            start=chunk.start,
-            end=chunk.end,
-            text=text[chunk.start : chunk.end],
-            score=score,
-            published=chunk.published,
-            chunk_id=chunk.id,
-            published_inferred=chunk.published_inferred,
-            title=chunk.title,
-            url=chunk.url,
-            author=chunk.author,
-            site=chunk.site,
-        )
+        return hit_of(chunk, self.index.texts.of_document(document_id, chunk.source), score)

@@ -183,21 +183,25 @@ class Retriever:
         return Retrieved(hits, chunks, best)
 
     def to_hit(self, chunk: Chunk, score: float) -> Hit:
-        doc = self.index.documents[chunk.source]
-        return Hit(
-            source=chunk.source,
-            start=chunk.start,
-            end=chunk.end,
-            text=doc.text[chunk.start : chunk.end],
-            score=score,
-            published=chunk.published,
-            chunk_id=chunk.id,
-            published_inferred=chunk.published_inferred,
-            title=chunk.title,
-            url=chunk.url,
-            author=chunk.author,
-            site=chunk.site,
-        )
+        return hit_of(chunk, self.index.documents[chunk.source].text, score)
+
+
+def hit_of(chunk: Chunk, document_text: str, score: float) -> Hit:
+    """A search hit for ``chunk``, its text cut from ``document_text`` (both stores build hits so)."""
+    return Hit(
+        source=chunk.source,
+        start=chunk.start,
+        end=chunk.end,
+        text=document_text[chunk.start : chunk.end],
+        score=score,
+        published=chunk.published,
+        chunk_id=chunk.id,
+        published_inferred=chunk.published_inferred,
+        title=chunk.title,
+        url=chunk.url,
+        author=chunk.author,
+        site=chunk.site,
+    )
 
 
 def fuse(dense: list[int], sparse: list[int], rrf_k: int) -> dict[int, float]:
