@@ -280,26 +280,25 @@ class Assistant:
         t = time.perf_counter()
         reply = "".join(self.generate(self.build_messages(query, shown.prompt, template="answer_retry")))
         second = check(reply)
-        if not (second.supported and self.verifier.addresses(second, query) and (refused or self._answers(query, second))):
+        answered = second.supported and self.verifier.addresses(second, query)
+        if answered and not refused:  # after a removed claim, the quotes must answer the question
+            answered = self._answers(query, " ".join(c.quote for c in second.citations))
+        if not answered:
             second = self._copy_picked(query, shown, reply, check) or checked
         timings["retry_s"] = time.perf_counter() - t
         return second
 
-    def _answers(self, query: str, verified: VerifiedAnswer) -> bool:
-        """Whether the judge says the quotes ``verified`` cites answer ``query``."""
+    def _answers(self, query: str, evidence: str) -> bool:
+        """Whether the judge says ``evidence`` answers ``query``."""
         judge = self.judge
-        quotes = " ".join(c.quote for c in verified.citations)
-        return judge is not None and bool(quotes) and judge.answers([query], [quotes])[0] >= judge.supported_at
+        return judge is not None and bool(evidence) and judge.answers([query], [evidence])[0] >= judge.supported_at
 
     def _copy_picked(self, query: str, shown: Compacted, reply: str, check: Callable[[str], VerifiedAnswer]) -> VerifiedAnswer | None:
         """The model answered the retry with a passage number alone: copy that passage's sentence
         closest to the question (``pick.py``), when the judge says it answers the question and it
         passes verification like any answer."""
         picked = pick(query, reply, shown, self.embedder)
-        judge = self.judge
-        if picked is None or judge is None:
-            return None
-        if judge.answers([query], [picked.sentence])[0] < judge.supported_at:
+        if picked is None or not self._answers(query, picked.sentence):
             return None
         copied = check(picked.draft)
         return copied if copied.supported and self.verifier.addresses(copied, query) else None

@@ -45,12 +45,12 @@ class Judgement:
         return {"label": self.label, "p_supported": round(self.p_supported, 4), "p_contradicted": None if self.p_contradicted is None else round(self.p_contradicted, 4)}
 
 
-def _conversation(template: str, claim: str, evidence: str) -> Messages:
+def _conversation(template: str, evidence: str, **asked: str) -> Messages:
     # Evidence first: claims judged against the same evidence share the prompt prefix, which
-    # the local worker keeps in llama.cpp's cache.
+    # the local worker keeps in llama.cpp's cache. ``asked``: the claim, or the question.
     return [
         {"role": "system", "content": render("judge_system").strip()},
-        {"role": "user", "content": render(template, evidence=fence(evidence), claim=claim.strip()).strip()},
+        {"role": "user", "content": render(template, evidence=fence(evidence), **{k: v.strip() for k, v in asked.items()}).strip()},
     ]
 
 
@@ -72,27 +72,21 @@ class SupportJudge:
         """P(the evidence states the claim) for each pair, normalised over yes/no."""
         if not claims:
             return []
-        conversations = [_conversation("judge", c, e) for c, e in zip(claims, evidence, strict=True)]
+        conversations = [_conversation("judge", e, claim=c) for c, e in zip(claims, evidence, strict=True)]
         return [_yes_share(p) for p in self.scorer.score(conversations, ["yes", "no"], timeout=self.timeout)]
 
     def answers(self, questions: Sequence[str], evidence: Sequence[str]) -> list[float]:
         """P(the evidence answers the question) for each pair (``prompts/judge_answers.txt``)."""
         if not questions:
             return []
-        conversations = [
-            [
-                {"role": "system", "content": render("judge_system").strip()},
-                {"role": "user", "content": render("judge_answers", evidence=fence(e), question=q.strip()).strip()},
-            ]
-            for q, e in zip(questions, evidence, strict=True)
-        ]
+        conversations = [_conversation("judge_answers", e, question=q) for q, e in zip(questions, evidence, strict=True)]
         return [_yes_share(p) for p in self.scorer.score(conversations, ["yes", "no"], timeout=self.timeout)]
 
     def contradiction(self, claims: Sequence[str], evidence: Sequence[str]) -> list[float]:
         """P(the evidence makes the claim false) for each pair."""
         if not claims:
             return []
-        conversations = [_conversation("judge_contradiction", c, e) for c, e in zip(claims, evidence, strict=True)]
+        conversations = [_conversation("judge_contradiction", e, claim=c) for c, e in zip(claims, evidence, strict=True)]
         return [_yes_share(p) for p in self.scorer.score(conversations, ["yes", "no"], timeout=self.timeout)]
 
     def judge(self, claim: str, evidence: str) -> Judgement:
