@@ -23,7 +23,7 @@ def _prompt_tokens(llm: LocalProcessLLM, messages: list[dict[str, str]]) -> list
     return llm.tokenize(text)
 
 
-def _timed_stream(llm: LocalProcessLLM, messages, settings: Settings, began: float, max_tokens: int | None = None) -> tuple[float, float, str]:  # noqa: ANN001
+def timed_stream(llm: LocalProcessLLM, messages, settings: Settings, began: float, max_tokens: int | None = None) -> tuple[float, float, str]:  # noqa: ANN001
     first = None
     pieces = []
     for token in llm.stream(messages, max_tokens=max_tokens or settings.llm_max_tokens, temperature=0.0, timeout=settings.llm_timeout_s):
@@ -55,7 +55,7 @@ def measure_answers(index_dir: Path, embedder, questions: list[str], settings: S
             else:
                 messages = assistant.build_messages(q, found)
             prepared = time.perf_counter() - began
-            first, total, text = _timed_stream(llm, messages, settings, began)
+            first, total, text = timed_stream(llm, messages, settings, began)
             checked = assistant.verifier.verify(text, verify_chunks, q, assistant.documents)
             record[mode] = {
                 "first_s": first,
@@ -82,9 +82,9 @@ def prefix_cache(llm: LocalProcessLLM, assistant: Assistant, questions: list[str
     ta, tb = _prompt_tokens(llm, msgs_a), _prompt_tokens(llm, msgs_b)
     shared = next((i for i, (x, y) in enumerate(zip(ta, tb)) if x != y), min(len(ta), len(tb)))
     llm.reset()
-    cold = _timed_stream(llm, msgs_a, settings, time.perf_counter(), max_tokens=1)[0]
-    _timed_stream(llm, msgs_b, settings, time.perf_counter(), max_tokens=1)
-    warm = _timed_stream(llm, msgs_a, settings, time.perf_counter(), max_tokens=1)[0]
+    cold = timed_stream(llm, msgs_a, settings, time.perf_counter(), max_tokens=1)[0]
+    timed_stream(llm, msgs_b, settings, time.perf_counter(), max_tokens=1)
+    warm = timed_stream(llm, msgs_a, settings, time.perf_counter(), max_tokens=1)[0]
     return {"shared_tokens": shared, "prompt_tokens": len(ta), "cold_s": cold, "after_other_s": warm}
 
 

@@ -37,6 +37,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
+# BENCHMARKS.md: `python -m bench` rewrites what is above this marker and keeps what is below it
+# (the sections bench.runtime and bench.store_rows write).
+KEEP_BELOW = "<!-- sections below are written by other benchmarks"
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 

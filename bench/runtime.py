@@ -23,11 +23,12 @@ import threading
 import time
 from pathlib import Path
 
+from .report import KEEP_BELOW, median
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parent.parent
-KEEP_BELOW = "<!-- sections below are written by other benchmarks"  # bench/__main__.py keeps them
 BEGIN, END = "<!-- runtime-table:begin -->", "<!-- runtime-table:end -->"
 
 
@@ -89,29 +90,13 @@ def _in_process_answer(model, messages, max_tokens: int) -> tuple[float, float, 
     return first[0] if first else float("nan"), time.perf_counter() - began, "".join(pieces)
 
 
-def _worker_answer(llm, messages, max_tokens: int, timeout: float) -> tuple[float, float, str]:  # noqa: ANN001
-    llm.reset()
-    pieces: list[str] = []
-    first = None
-    began = time.perf_counter()
-    for token in llm.stream(messages, max_tokens=max_tokens, temperature=0.0, timeout=timeout):
-        if first is None:
-            first = time.perf_counter() - began
-        pieces.append(token)
-    return first if first is not None else float("nan"), time.perf_counter() - began, "".join(pieces)
-
-
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-
-
 def measure(questions: int) -> dict:
     from rag import Assistant, Settings
     from rag.index.embed import MiniLMEmbedder
     from rag.llm.cpu import build_for, this_cpu
     from rag.llm.local import make_local_llm, runtime_stamp_path
+
+    from .llm_rows import timed_stream
 
     settings = Settings(llm_backend="local")
     worker = make_local_llm(settings)
@@ -146,20 +131,22 @@ def measure(questions: int) -> dict:
         found = assistant.context(question)  # the product's own prompt: retrieval, reprints, compaction
         messages = assistant.build_messages(question, assistant.compact(question, found).prompt)
         if n % 2:  # alternate which goes first, so that drift in the machine's load cancels out
-            outside = _worker_answer(worker, messages, settings.llm_max_tokens, settings.llm_timeout_s)
+            worker.reset()
+            outside = timed_stream(worker, messages, settings, time.perf_counter())
             inside = _in_process_answer(model, messages, settings.llm_max_tokens)
         else:
             inside = _in_process_answer(model, messages, settings.llm_max_tokens)
-            outside = _worker_answer(worker, messages, settings.llm_max_tokens, settings.llm_timeout_s)
+            worker.reset()
+            outside = timed_stream(worker, messages, settings, time.perf_counter())
         rows.append({"question": question, "in_first": inside[0], "in_total": inside[1], "worker_first": outside[0], "worker_total": outside[1], "same_text": inside[2] == outside[2], "prompt_tokens": len(worker.tokenize(messages[-1]["content"]))})
         print(rows[-1], file=sys.stderr, flush=True)
     worker.close()
     out["answers"] = rows
-    out["in_first_p50"] = _median([r["in_first"] for r in rows])
-    out["in_total_p50"] = _median([r["in_total"] for r in rows])
-    out["worker_first_p50"] = _median([r["worker_first"] for r in rows])
-    out["worker_total_p50"] = _median([r["worker_total"] for r in rows])
-    out["overhead"] = _median([r["worker_total"] / r["in_total"] - 1 for r in rows])
+    out["in_first_p50"] = median([r["in_first"] for r in rows])
+    out["in_total_p50"] = median([r["in_total"] for r in rows])
+    out["worker_first_p50"] = median([r["worker_first"] for r in rows])
+    out["worker_total_p50"] = median([r["worker_total"] for r in rows])
+    out["overhead"] = median([r["worker_total"] / r["in_total"] - 1 for r in rows])
     return out
 
 
