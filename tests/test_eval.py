@@ -72,8 +72,12 @@ def test_invented_number_fails_correctness_and_citation_recall(verifier):
 
 
 def test_invented_number_through_the_engine_is_removed_and_scored_unfaithful(make_assistant):
-    assistant, _ = make_assistant(["Trade between China and Russia reached $312.5 billion in 2024 [1]."])
-    result = score(TRADE, assistant.ask(TRADE.question), assistant.verifier)
+    # The engine asks again after a draft whose every claim was removed; the retry invents too.
+    invented = "Trade between China and Russia reached $312.5 billion in 2024 [1]."
+    assistant, llm = make_assistant([invented, invented])
+    given = assistant.ask(TRADE.question)
+    assert "312.5" not in given.answer and not llm.replies
+    result = score(TRADE, given, assistant.verifier)
     assert not result.passed
     assert result.metrics["correctness"] == 0.0
     assert result.metrics["faithfulness"] == 0.0
