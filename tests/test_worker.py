@@ -80,3 +80,17 @@ def test_score_reads_yes_no_probabilities_in_one_pass(local_process_llm):
     no_q = [{"role": "user", "content": "Is Paris the capital of Japan? Answer yes or no."}]
     (p_yes, p_no), (q_yes, q_no) = local_process_llm.score([yes_q, no_q], ["yes", "no"], timeout=60)
     assert p_yes > p_no and q_no > q_yes
+
+
+@pytest.mark.llm
+def test_finished_requests_keep_the_same_worker(local_process_llm):
+    # score/tokenize return on the "done" reply; that must not count as a request cut short
+    # (it did: each judge call then waited 30 s for a cancel and restarted the model)
+    llm = local_process_llm
+    question = [{"role": "user", "content": "Is water wet? Answer yes or no."}]
+    llm.score([question], ["yes", "no"], timeout=60)
+    pid = llm.pid
+    assert pid is not None
+    llm.score([question], ["yes", "no"], timeout=60)
+    assert llm.tokenize("hello world")
+    assert llm.pid == pid

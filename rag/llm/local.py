@@ -300,9 +300,11 @@ class LocalProcessLLM:
                     if "error" in reply:
                         finished = True
                         raise LLMError(reply["error"])
+                    # marked before the yield: a caller that returns on ``done`` closes this
+                    # generator at the yield, and the work is then finished, not cut short
+                    finished = bool(reply.get("done"))
                     yield reply
-                    if reply.get("done"):
-                        finished = True
+                    if finished:
                         return
             finally:
                 if not finished and self._proc is not None and self._proc.is_alive():
