@@ -34,6 +34,10 @@ def __getattr__(name: str) -> object:
         from .answer import engine
 
         return getattr(engine, name)
+    if name == "close_stores":
+        from .index.stores import close_stores
+
+        return close_stores
     raise AttributeError(f"module 'rag' has no attribute {name!r}")
 
 __all__ = [
@@ -54,4 +58,5 @@ __all__ = [
     "QuestionError",
     "RagError",
     "Settings",
+    "close_stores",
 ]

@@ -176,3 +176,40 @@ def store_retriever(index, embedder):  # the store's retriever, as Assistant bui
     from rag.index.stores import make_retriever
 
     return make_retriever(index, embedder, candidate_k=20, rrf_k=60)
+
+
+def test_rag_serve_stopped_with_sigterm_stops_the_embedded_server(tmp_path, corpus):
+    """uvicorn ends a SIGTERM'd process by re-raising the signal, so pgserver's exit hook never
+    ran and PostgreSQL kept running; the app's shutdown now leaves the server itself."""
+    import socket
+    import urllib.request
+
+    env = {k: v for k, v in ENV.items() if k != "RAG_DATABASE_URL"} | {"RAG_LLM_BACKEND": "fake"}
+    index = tmp_path / "idx"
+    assert rag("ingest", str(corpus), "--index", str(index), env=env, timeout=300).returncode == 0
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "rag.faces.cli", "serve", "--index", str(index), "--port", str(port)],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(240):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("rag serve did not become ready")
+        assert (index / "postgres" / "postmaster.pid").exists()
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    pid_file = index / "postgres" / "postmaster.pid"
+    left = pid_file.read_text().split()[0] if pid_file.exists() else None
+    if left:
+        os.kill(int(left), signal.SIGTERM)  # do not leave a server behind when this fails
+    assert left is None, server.stderr.read()[-500:]

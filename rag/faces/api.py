@@ -41,6 +41,7 @@ from rag import (
     LLMTimeoutError,
     QuestionError,
     RagError,
+    close_stores,
 )
 
 from .api_engine import AnswerQueue, Cancelled, Engine, IngestJobs, answer_in_pieces
@@ -288,6 +289,7 @@ def create_app(assistant_factory: Callable[[], Assistant], api_settings: ApiSett
         engine.start_loading()
         yield
         queue.shutdown()
+        close_stores()  # uvicorn ends a SIGTERM'd process before atexit runs
 
     app = FastAPI(title="rag-news API", version="1", lifespan=lifespan, description="Question answering over news articles with verified, quote-level citations. OpenAI-compatible chat completions at /v1/chat/completions.")
     app.state.api_settings, app.state.engine, app.state.queue = settings, engine, queue

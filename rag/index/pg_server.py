@@ -24,6 +24,7 @@ from ..settings import Settings
 DATABASE = "rag"  # the embedded server's database for the corpus
 _lock = threading.Lock()
 _urls: dict[Path, str] = {}
+_servers: dict[Path, object] = {}  # the pgserver handles this process holds
 
 
 def embedded_dir(index_dir: Path) -> Path:
@@ -51,11 +52,27 @@ def database_url(settings: Settings, *, create: bool) -> str:
         raise IndexNotFoundError(f"no index in {settings.index_dir}; build it with: RAG_STORE=postgres rag ingest --index {settings.index_dir}")
     with _lock:
         if data not in _urls:
-            _urls[data] = _start(data)
+            _servers[data], _urls[data] = _start(data)
         return _urls[data]
 
 
-def _start(data: Path) -> str:
+def release() -> None:
+    """Leave the embedded servers this process joined; the last process to leave stops each.
+
+    pgserver does this at interpreter exit, but a server killed by a signal never gets there
+    (uvicorn re-raises SIGTERM after its graceful shutdown), so faces that own a process's
+    lifetime call this when they shut down."""
+    with _lock:
+        for data, server in list(_servers.items()):
+            try:
+                server.cleanup()
+            except Exception:  # noqa: BLE001 - best effort at shutdown; the next start forgets us
+                pass
+            _servers.pop(data)
+            _urls.pop(data, None)
+
+
+def _start(data: Path) -> tuple[object, str]:
     try:
         with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
             warnings.simplefilter("ignore")
@@ -77,7 +94,7 @@ def _start(data: Path) -> str:
                     conn.execute(f"CREATE DATABASE {DATABASE}")
                 except psycopg.errors.DuplicateDatabase:
                     pass  # another process created it meanwhile
-        return server.get_uri(DATABASE)
+        return server, server.get_uri(DATABASE)
     except Exception as exc:  # noqa: BLE001 - pgserver raises subprocess, assert and OS errors alike
         reason = " ".join(str(exc).split())[-200:] or type(exc).__name__
         raise RagError(f"the embedded PostgreSQL in {data} did not start ({reason}); its log is {data / 'log'}") from exc

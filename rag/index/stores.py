@@ -3,6 +3,7 @@
     index = open_index(settings, embedder)                 # IndexData or PgIndex
     retriever = make_retriever(index, embedder, candidate_k=20, rrf_k=60)
     texts = document_texts(index)                          # source -> stored text
+    close_stores()                                         # at shutdown: pools closed, servers left
 
 Both indexes offer what the engine reads: ``path``, ``manifest``, ``documents`` (source ->
 Document), ``chunks``; both retrievers the ``Retriever`` interface. The PostgreSQL modules are
@@ -51,3 +52,16 @@ def document_texts(index: Any) -> Mapping[str, str]:
     if isinstance(index, IndexData):
         return {name: doc.text for name, doc in index.documents.items()}
     return index.texts
+
+
+def close_stores() -> None:
+    """Close this process's PostgreSQL pools and leave the embedded server (stopped when no other
+    process uses it). A no-op when PostgreSQL was never opened; safe to call twice."""
+    import sys
+
+    if "rag.index.pg" in sys.modules:  # never import the PostgreSQL modules just to close them
+        from .pg import close_pools
+        from .pg_server import release
+
+        close_pools()
+        release()
