@@ -123,6 +123,17 @@ def test_missing_index_names_the_command(store_settings, embedder):
         open_index(store_settings(), embedder)
 
 
+def test_doctor_describes_the_index_of_either_store(store_settings, corpus):
+    from rag.faces.doctor import check_index
+
+    settings = store_settings()
+    missing = check_index(settings)
+    assert not missing.ok and "rag ingest" in missing.fix
+    report = ingest([corpus], settings, FakeEmbedder())
+    line = check_index(settings)
+    assert line.ok and f"4 articles, {report.chunks} chunks" in line.detail, line.detail
+
+
 def test_second_ingest_is_refused_with_one_line(store_settings, corpus):
     from rag.index.pg_server import describe
 

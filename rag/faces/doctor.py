@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..errors import RagError
+from ..errors import IndexNotFoundError, RagError
 from ..settings import Settings
 
 GENERATED_TOKENS = 16
@@ -120,21 +120,19 @@ def check_model(settings: Settings, verify: bool) -> Check:
 
 
 def check_index(settings: Settings) -> Check:
-    from ..index.store import read_manifest
+    from ..index.stores import index_summary
 
+    build = f"{'RAG_STORE=postgres ' if settings.store == 'postgres' else ''}rag ingest --index {settings.index_dir}"
     try:
-        manifest = read_manifest(settings.index_dir)
+        summary = index_summary(settings)
+    except IndexNotFoundError as exc:
+        return Check("index", False, str(exc), build)
     except RagError as exc:
         return Check("index", False, str(exc), f"rag ingest --rebuild --index {settings.index_dir}")
-    if not manifest:
-        return Check("index", False, f"no index in {settings.index_dir}", f"rag ingest --index {settings.index_dir}")
-    files = manifest.get("files") or manifest.get("documents") or {}
-    chunks = manifest.get("chunks", manifest.get("chunk_count", "?"))
-    return Check(
-        "index",
-        True,
-        f"{settings.index_dir}: format {manifest.get('format_version')}, {len(files)} articles, {chunks} chunks, {manifest.get('embedding_model')}",
-    )
+    if summary is None:
+        return Check("index", False, f"no index in {settings.index_dir} ({settings.store} store)", build)
+    s = summary
+    return Check("index", True, f"{s['where']}: format {s['format']}, {s['articles']} articles, {s['chunks']} chunks, {s['embedding_model']}")
 
 
 def check_generation(settings: Settings) -> Check:

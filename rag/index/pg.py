@@ -354,6 +354,25 @@ def check_manifest(manifest: dict[str, Any] | None, version: int, expected: dict
             raise IndexMismatchError(f"index in {where} was built with {key}={manifest.get(key)!r}, settings say {want!r}; {fix}")
 
 
+def index_summary(settings: Settings) -> dict[str, Any] | None:
+    """What ``rag doctor`` shows of the database: where, format, articles, chunks, embedding model;
+    None when it holds no index. Raises the store's errors for a damaged or unreachable one."""
+    import psycopg
+
+    where = describe(settings)
+    try:
+        with psycopg.connect(database_url(settings, create=False), autocommit=True, connect_timeout=30) as conn:
+            version, manifest = schema_state(conn)
+            if version == 0:
+                return None
+            if manifest is None:
+                raise IndexMismatchError(f"index in {where} is damaged (a table or the manifest row is missing); {FIX.format(dir=settings.index_dir)}")
+            articles, chunks = conn.execute("SELECT documents, chunks FROM corpus_stats").fetchone() or (0, 0)
+    except psycopg.OperationalError as exc:
+        raise RagError(f"cannot connect to {where} ({' '.join(str(exc).split())[-200:]})") from exc
+    return {"where": where, "format": manifest.get("format_version"), "articles": articles, "chunks": chunks, "embedding_model": manifest.get("embedding_model")}
+
+
 def open_pg_index(settings: Settings, expected: dict[str, Any]) -> PgIndex:
     """Connect, check the manifest against ``expected`` (embedding model, dimension, chunking)."""
     import psycopg

@@ -175,6 +175,21 @@ def read_manifest(index_dir: Path) -> dict[str, Any] | None:
     return manifest
 
 
+def index_summary(index_dir: Path) -> dict[str, Any] | None:
+    """What ``rag doctor`` shows of the index folder: where, format, articles, chunks, embedding
+    model; None when there is no index. Chunks are counted from chunks.jsonl, one per line."""
+    manifest = read_manifest(index_dir)
+    if manifest is None:
+        return None
+    try:
+        with (current_version(index_dir) / "chunks.jsonl").open("rb") as f:  # type: ignore[operator]
+            chunks: int | str = sum(1 for _ in f)
+    except OSError:
+        chunks = "?"
+    return {"where": str(index_dir), "format": manifest.get("format_version"), "articles": len(manifest.get("files") or {}),
+            "chunks": chunks, "embedding_model": manifest.get("embedding_model")}
+
+
 def write_index(
     index_dir: Path,
     manifest: dict[str, Any],

@@ -38,6 +38,18 @@ def open_index(settings: Settings, embedder: Embedder) -> Any:
             raise RagError(f"unknown store {other!r}; known stores: {', '.join(STORES)}")
 
 
+def index_summary(settings: Settings) -> dict[str, Any] | None:
+    """The index of ``settings.store`` in brief (where, format, articles, chunks, embedding model)
+    without loading it; None when there is none."""
+    if settings.store == "postgres":
+        from .pg import index_summary as pg_summary
+
+        return pg_summary(settings)
+    from .store import index_summary as files_summary
+
+    return files_summary(settings.index_dir)
+
+
 def make_retriever(index: Any, embedder: Embedder, *, candidate_k: int, rrf_k: int, article_filter: ArticleFilter | None = None) -> Any:
     """A ``Retriever`` for a FAISS index, a ``PgRetriever`` for a PostgreSQL one."""
     if isinstance(index, IndexData):
