@@ -42,8 +42,12 @@ def pg_state(url: str) -> dict[str, str]:
         df_ok = conn.execute(
             "SELECT count(*) = 0 FROM (SELECT x, count(*) n FROM chunks, unnest(tsvector_to_array(lexemes)) x GROUP BY x) t "
             "FULL JOIN lexicon l ON l.lexeme = t.x WHERE t.n IS DISTINCT FROM l.df").fetchone()[0]
+        postings_ok = conn.execute(
+            "SELECT count(*) = 0 FROM (SELECT c.id, u.lexeme, cardinality(u.positions) AS tf FROM chunks c, unnest(c.lexemes) u) t "
+            "FULL JOIN postings p ON p.chunk_id = t.id AND p.lexeme = t.lexeme WHERE t.tf IS DISTINCT FROM p.tf").fetchone()[0]
     assert per_doc == declared, "a document lost chunks or has extra ones"
     assert stats == (len(docs), sum(per_doc.values())) and df_ok, "stats or lexicon out of step with the rows"
+    assert postings_ok, "postings out of step with the chunks' words"
     return docs
 
 
@@ -170,6 +174,50 @@ def test_lexical_ranking_equals_bm25s(pg_url, tmp_path, corpus):
         scored = [(n.node.node_id, float(n.score)) for n in bm25.retrieve(query) if n.score > 0]
         theirs = [i for i, _ in sorted(scored, key=lambda t: (-round(t[1], 5), order[t[0]]))]
         assert ours == theirs, query
+
+
+def test_ingest_upgrades_a_schema_1_database_with_postings_and_ranks_alike(pg_url, tmp_path, corpus):
+    """A database written before postings existed (schema 1) is upgraded in place by the next
+    `rag ingest` (nothing re-embedded), and its lexical search then ranks as before."""
+    settings = Settings(index_dir=tmp_path / "idx", store="postgres", database_url=pg_url)
+    fake = FakeEmbedder()
+    ingest([corpus], settings, fake)
+    queries = ["China Russia trade 2024", "Modi tariffs India", "the the of"]
+    retriever = store_retriever(open_index(settings, fake), fake)
+    before = {q: [c.id for c in retriever.lexical(q, 50)] for q in queries}
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # back to schema 1
+        conn.execute("DROP TABLE postings; ALTER TABLE corpus_stats DROP COLUMN impact_avgdl; DELETE FROM rag_migrations WHERE version = 2")
+    with pytest.raises(IndexMismatchError, match="upgrade it with: rag ingest"):
+        open_index(settings, fake)
+    report = ingest([corpus], settings, fake)
+    assert report.embedded == 0 and not report.added
+    pg_state(pg_url)
+    retriever = store_retriever(open_index(settings, fake), fake)
+    assert {q: [c.id for c in retriever.lexical(q, 50)] for q in queries} == before
+
+
+def test_common_words_read_a_bounded_number_of_postings_and_still_rank_by_bm25(pg_url, tmp_path, corpus, monkeypatch):
+    """With every word "common" (WORD_DEPTH 1), the candidates are each word's best chunk and the
+    chunks holding all words; those are still scored exactly: each hit's score is its bm25s score,
+    and the best chunk holding all the words is found."""
+    from llama_index.core.schema import TextNode
+    from llama_index.retrievers.bm25 import BM25Retriever
+
+    from rag.index import pg_retrieve
+
+    settings = Settings(index_dir=tmp_path / "idx", store="postgres", database_url=pg_url)
+    fake = FakeEmbedder()
+    ingest([corpus], settings, fake)
+    index = open_index(settings, fake)
+    chunks = list(index.chunks)
+    bm25 = BM25Retriever.from_defaults(nodes=[TextNode(text=c.text, id_=c.id) for c in chunks], similarity_top_k=len(chunks))
+    monkeypatch.setattr(pg_retrieve, "WORD_DEPTH", 1)
+    retriever = store_retriever(index, fake)
+    query = "trade China Russia"
+    exact = {n.node.node_id: float(n.score) for n in bm25.retrieve(query) if n.score > 0}
+    found = retriever._sparse(query, 1)
+    assert found and all(abs(score - exact[chunk.id]) < 1e-6 for _, score, _, chunk in found)
+    assert found[0][1] == pytest.approx(max(exact.values()))
 
 
 def store_retriever(index, embedder):  # the store's retriever, as Assistant builds it

@@ -8,13 +8,20 @@ Tables (one corpus per database)::
     chunks          document_id, chunk_key, data (Chunk.to_dict()), n_tokens, lexemes, embedding
                     + HNSW (vector_cosine_ops) on embedding, GIN on lexemes
     lexicon         lexeme -> document frequency (chunks holding it), for BM25's idf
-    corpus_stats    one row: documents, chunks, tokens (BM25's average length)
+    corpus_stats    one row: documents, chunks, tokens (BM25's average length), impact_avgdl
+    postings        lexeme, chunk_id, tf, impact: one row per word of a chunk (migration 2)
+                    + btree (lexeme, impact DESC, chunk_id): a word's best chunks first
+                    + primary key (chunk_id, lexeme) INCLUDE (tf): one chunk's tf of a word
 
 ``lexemes`` is a tsvector built from exactly the tokens llama-index's BM25Retriever (bm25s) makes
 of a chunk (lower case, the same token pattern, English stop words, Snowball stemmer), with
 positions, so a chunk's term frequencies are exact; the lexical search is the same BM25 (Lucene
-variant, k1 1.5, b 0.75) computed in SQL over the chunks that the GIN index finds. Both stores
-therefore rank lexically alike (``pg_retrieve.py``).
+variant, k1 1.5, b 0.75) computed in SQL (``pg_retrieve.py``). ``postings`` holds the same term
+frequencies once more, one row per (word, chunk), with the word's BM25 length-normalised weight
+in that chunk (``impact``, idf left out: it changes with every ingest) computed with the average
+length ``impact_avgdl`` of the first batch written; it only orders a word's chunks so that the
+search can read a common word's best few hundred instead of all of them. Scores are always
+computed from ``tf`` and the current statistics.
 
 ``PgIndex`` is what ``Assistant`` holds: ``documents`` and ``chunks`` are read on use (a mapping
 and a sequence over SQL, with a small cache), so nothing is loaded at start and every process sees
@@ -77,9 +84,24 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         );
         INSERT INTO corpus_stats VALUES (1, 0, 0, 0);
     """),
+    (2, "postings (lexeme, chunk, tf, impact) for reading a common word's best chunks first", """
+        ALTER TABLE corpus_stats ADD COLUMN impact_avgdl float8;
+        UPDATE corpus_stats SET impact_avgdl = tokens::float8 / chunks WHERE chunks > 0;
+        CREATE TABLE postings (chunk_id bigint NOT NULL, impact real NOT NULL, tf smallint NOT NULL, lexeme text NOT NULL);
+        INSERT INTO postings SELECT c.id, {impact}, cardinality(u.positions), u.lexeme
+        FROM chunks c CROSS JOIN corpus_stats s CROSS JOIN LATERAL unnest(c.lexemes) AS u;
+        CREATE INDEX postings_impact ON postings (lexeme, impact DESC, chunk_id);
+        ALTER TABLE postings ADD PRIMARY KEY (chunk_id, lexeme) INCLUDE (tf);
+    """),
 )
+# A posting's weight ("impact"): BM25's tf part with the average length fixed at ``impact_avgdl``
+# (``c`` a chunks row, ``u`` its unnested tsvector, ``s`` corpus_stats), a real as the index keeps it.
+IMPACT_SQL = (f"(cardinality(u.positions)::float8 / (cardinality(u.positions) + {BM25_K1} * "
+              f"(1 - {BM25_B} + {BM25_B} * c.n_tokens / s.impact_avgdl)))::real")
+# the tables each migration adds (a database at version 1 has no postings and is not damaged)
+TABLES_OF = {1: ("chunks", "documents", "lexicon", "corpus_stats", "rag_manifest", "rag_migrations"), 2: ("postings",)}
 HNSW_SQL = "CREATE INDEX chunks_embedding ON chunks USING hnsw (embedding vector_cosine_ops) WITH (m = {m}, ef_construction = {ef_construction})"
-TABLES = ("chunks", "documents", "lexicon", "corpus_stats", "rag_manifest", "rag_migrations")
+TABLES = tuple(t for number in sorted(TABLES_OF) for t in TABLES_OF[number])
 
 
 # -- the lexical analyser, identical to llama-index's BM25Retriever -------------------------------
@@ -331,7 +353,8 @@ def schema_state(conn: Any) -> tuple[int, dict[str, Any] | None]:
             version = conn.execute("SELECT coalesce(max(version), 0) FROM rag_migrations").fetchone()[0]
     except psycopg.errors.UndefinedTable:
         return 0, None
-    missing = conn.execute("SELECT count(*) FROM unnest(%s::text[]) AS t WHERE to_regclass(t) IS NULL", (list(TABLES),)).fetchone()[0]
+    tables = [t for number, names in TABLES_OF.items() if number <= version for t in names]
+    missing = conn.execute("SELECT count(*) FROM unnest(%s::text[]) AS t WHERE to_regclass(t) IS NULL", (tables,)).fetchone()[0]
     if missing:
         return int(version), None  # damaged: treated as having no manifest
     row = conn.execute("SELECT manifest FROM rag_manifest WHERE id = 1").fetchone()

@@ -2,8 +2,15 @@
 
 Dense: pgvector cosine distance, exact (a scan) up to ``approximate_index_above`` chunks or with
 an article filter, the HNSW index above, as the FAISS store switches from flat to HNSW. Lexical:
-BM25 over the chunks the GIN index finds for any query word, scored in SQL from the stored term
-positions and the lexicon (the same numbers bm25s computes; see ``pg.py``). The two lists are
+BM25 scored in SQL from the stored term frequencies and the lexicon (the same numbers bm25s
+computes; see ``pg.py``), over candidates chosen so that a common word costs no more than a rare
+one: every chunk of a word found in at most ``WORD_DEPTH`` chunks; a common word's
+``WORD_DEPTH`` best chunks (``postings`` in impact order); and up to ``ALL_COMMON_CAP`` chunks
+holding every common query word (the GIN index; with flat per-word weights, chunks matching more
+query words win). When no query word is common, every matching chunk is scored: exact. Otherwise
+a chunk outside those candidates is missed; recall against exact BM25 is measured in
+BENCHMARKS.md ("Index stores"). An article filter scores every matching chunk of the allowed
+articles (``EXACT``), as before. The two lists are
 fused in Python by reciprocal rank, exactly as ``retrieve.Retriever`` does; a "row" here is a
 chunk's id in the database. Measured against fusing in SQL: see BENCHMARKS.md, "Index stores".
 
@@ -29,7 +36,36 @@ DENSE = """
 SELECT id, 1 - (embedding <=> %(v)s) AS similarity, document_id, data FROM chunks {where}
 ORDER BY {order} LIMIT {k:d}
 """
+WORD_DEPTH = 200  # postings read per query word, best first; a word in more chunks is "common"
+ALL_COMMON_CAP = 2000  # chunks holding every common query word, at most (in table order)
+DF = "SELECT lexeme, df FROM lexicon WHERE lexeme = ANY(%s)"
+# Candidates: each query word's best WORD_DEPTH chunks, and (given two common words or more)
+# chunks holding all common words; each scored exactly by one primary-key probe per query word.
+# Equal scores rank by chunk id (the FAISS store's order): rounded, as sums added in another order
+# differ in the last bits.
 SPARSE = """
+WITH s AS (SELECT chunks::float8 AS n, tokens::float8 / greatest(chunks, 1) AS avgdl FROM corpus_stats),
+q AS MATERIALIZED (
+    SELECT l.lexeme, m.times * ln(1 + (s.n - l.df + 0.5) / (l.df + 0.5)) AS idf
+    FROM unnest(%(lexemes)s::text[], %(times)s::int[]) AS m(lexeme, times) JOIN lexicon l USING (lexeme) CROSS JOIN s
+),
+candidates AS MATERIALIZED (
+    SELECT DISTINCT t.chunk_id FROM q CROSS JOIN LATERAL (
+        SELECT p.chunk_id FROM postings p WHERE p.lexeme = q.lexeme ORDER BY p.impact DESC LIMIT %(depth)s) AS t
+    {all_common}
+),
+scored AS (
+    SELECT c.id, sum(q.idf * p.tf / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * c.n_tokens / s.avgdl))) AS score
+    FROM candidates JOIN chunks c ON c.id = candidates.chunk_id CROSS JOIN s CROSS JOIN q
+    -- OFFSET 0: one probe of the primary key per (chunk, word), not a read of all the chunk's postings
+    CROSS JOIN LATERAL (SELECT p.tf FROM postings p WHERE p.chunk_id = c.id AND p.lexeme = q.lexeme OFFSET 0) AS p
+    GROUP BY c.id
+),
+top AS (SELECT id, score FROM scored ORDER BY round(score::numeric, 9) DESC, id LIMIT %(k)s)
+SELECT top.id, top.score, c.document_id, c.data FROM top JOIN chunks c USING (id) ORDER BY round(top.score::numeric, 9) DESC, top.id
+"""
+ALL_COMMON = "UNION (SELECT id FROM chunks WHERE lexemes @@ %(all_common)s::tsquery LIMIT %(cap)s)"
+EXACT = """
 WITH s AS (SELECT chunks::float8 AS n, tokens::float8 / greatest(chunks, 1) AS avgdl FROM corpus_stats),
 q AS (
     SELECT l.lexeme, m.times * ln(1 + (s.n - l.df + 0.5) / (l.df + 0.5)) AS idf
@@ -45,10 +81,10 @@ top AS (
     JOIN q ON q.lexeme = t.lexeme
     WHERE c.lexemes @@ %(query)s::tsquery {where}
     GROUP BY c.id
-    ORDER BY score DESC, c.id
+    ORDER BY round(sum(q.idf * t.tf / (t.tf + %(k1)s * (1 - %(b)s + %(b)s * c.n_tokens / s.avgdl)))::numeric, 9) DESC, c.id
     LIMIT %(k)s
 )
-SELECT top.id, top.score, c.document_id, c.data FROM top JOIN chunks c USING (id) ORDER BY top.score DESC, top.id
+SELECT top.id, top.score, c.document_id, c.data FROM top JOIN chunks c USING (id) ORDER BY round(top.score::numeric, 9) DESC, top.id
 """
 
 
@@ -101,7 +137,13 @@ class PgRetriever:
             return []
         params: dict = {"lexemes": list(times), "times": list(times.values()), "query": tsquery_any(list(times)), "k": k, "k1": BM25_K1, "b": BM25_B}
         where = self._where(params)
-        sql = SPARSE.format(where=f"AND c.{where}" if where else "")
+        if where:
+            sql = EXACT.format(where=f"AND c.{where}")
+        else:
+            depth = max(WORD_DEPTH, k)
+            common = [w for w, df in self.index.db.rows(DF, (list(times),)) if df > depth]
+            params |= {"depth": depth, "all_common": " & ".join(tsquery_any([w]) for w in common), "cap": max(ALL_COMMON_CAP, k)}
+            sql = SPARSE.format(all_common=ALL_COMMON if len(common) > 1 else "")
         return [(i, float(s), d, Chunk.from_dict(data)) for i, s, d, data in self.index.db.rows(sql, params) if s > 0]
 
     def dense(self, query: str, k: int) -> list[tuple[int, float]]:

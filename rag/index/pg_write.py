@@ -5,7 +5,7 @@ advisory lock for the whole ingest (one per database, that is per corpus), so a 
 from any machine fails at once with the FAISS store's message; PostgreSQL releases the lock when
 the session ends, also when the process is killed. An incremental ingest commits each batch of
 files in its own transaction (delete the file's old rows, insert the new ones, adjust the
-lexicon and the stats), so a crash leaves every file in its old or its new state, and readers
+lexicon, the postings and the stats), so a crash leaves every file in its old or its new state, and readers
 keep answering from the committed state meanwhile. A rebuild (``--rebuild``, another model or
 chunking, a damaged schema) drops and recreates the tables and fills them in ONE transaction:
 readers see the old index until it commits.
@@ -29,6 +29,7 @@ from .pg import (
     BM25_K1,
     FORMAT_VERSION,
     HNSW_SQL,
+    IMPACT_SQL,
     LOCK_SQL,
     MIGRATIONS,
     TABLES,
@@ -42,6 +43,13 @@ from .pg_server import database_url, describe
 from .store import Document
 
 COPY_CHUNKS = "COPY chunks (document_id, chunk_key, data, n_tokens, lexemes, embedding) FROM STDIN"
+# the new chunks' postings, from their stored tsvectors (the first batch fixes the impacts' average length)
+FIX_IMPACT_AVGDL = "UPDATE corpus_stats SET impact_avgdl = tokens::float8 / chunks WHERE impact_avgdl IS NULL AND chunks > 0 AND tokens > 0"
+ADD_POSTINGS = f"""
+INSERT INTO postings (chunk_id, impact, tf, lexeme)
+SELECT c.id, {IMPACT_SQL}, cardinality(u.positions), u.lexeme
+FROM chunks c CROSS JOIN corpus_stats s CROSS JOIN LATERAL unnest(c.lexemes) AS u WHERE c.document_id = ANY(%s)
+"""
 
 
 def pg_manifest(settings: Settings, expected: dict[str, Any]) -> dict[str, Any]:
@@ -93,7 +101,8 @@ class PgWriter:
                 self.conn.execute("BEGIN")  # one transaction until ``finish``
                 if self._tables_fit(version, manifest):
                     # DELETE, not DROP: readers keep answering from the old rows until COMMIT
-                    self.conn.execute("DELETE FROM chunks; DELETE FROM documents; DELETE FROM lexicon; UPDATE corpus_stats SET documents = 0, chunks = 0, tokens = 0")
+                    self.conn.execute("DELETE FROM postings; DELETE FROM chunks; DELETE FROM documents; DELETE FROM lexicon; "
+                                      "UPDATE corpus_stats SET documents = 0, chunks = 0, tokens = 0, impact_avgdl = NULL")
                 else:  # another dimension or HNSW shape, damaged, or new: new tables (readers wait for COMMIT)
                     self.conn.execute(f"DROP TABLE IF EXISTS {', '.join(TABLES)} CASCADE")
                     self._migrate()
@@ -119,7 +128,7 @@ class PgWriter:
         return HNSW_SQL.format(m=s.hnsw_m, ef_construction=max(s.hnsw_ef_construction, 2 * s.hnsw_m))
 
     def _migrate(self) -> None:
-        params = {"dim": int(self.expected["embedding_dim"]), "hnsw": self._hnsw_sql()}
+        params = {"dim": int(self.expected["embedding_dim"]), "hnsw": self._hnsw_sql(), "impact": IMPACT_SQL}
         self.conn.execute("CREATE TABLE IF NOT EXISTS rag_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
         done = {r[0] for r in self.conn.execute("SELECT version FROM rag_migrations").fetchall()}
         for number, _what, sql in MIGRATIONS:
@@ -172,16 +181,20 @@ class PgWriter:
                 "SELECT x, count(*) FROM chunks c JOIN documents d ON d.id = c.document_id, "
                 "unnest(tsvector_to_array(c.lexemes)) AS x WHERE d.source = ANY(%s) GROUP BY x", (removed,)).fetchall():
                 df[lexeme] -= n
+            conn.execute("DELETE FROM postings WHERE chunk_id IN (SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id "
+                         "WHERE d.source = ANY(%s))", (removed,))
             deleted = conn.execute("DELETE FROM documents WHERE source = ANY(%s)", (removed,)).rowcount
             docs, chunks, tokens = -deleted, -int(gone[1]), -int(gone[2])
         row = 0
         rows: list[tuple] = []
+        new_documents: list[int] = []
         for document, pieces in added:
             meta = {k: v for k, v in document.__dict__.items() if k != "text"}
             doc_id = conn.execute(
                 "INSERT INTO documents (source, origin, meta, text) VALUES (%s, %s, %s, %s) RETURNING id",
                 (document.source, document.origin, Jsonb(meta), document.text)).fetchone()[0]
             docs += 1
+            new_documents.append(doc_id)
             for chunk in pieces:
                 words = bm25_tokens(chunk.text)
                 df.update(set(words))
@@ -201,6 +214,9 @@ class PgWriter:
                 ([k for k, _ in changed], [v for _, v in changed]))
             conn.execute("DELETE FROM lexicon WHERE df <= 0")
         conn.execute("UPDATE corpus_stats SET documents = documents + %s, chunks = chunks + %s, tokens = tokens + %s", (docs, chunks, tokens))
+        if new_documents:
+            conn.execute(FIX_IMPACT_AVGDL)
+            conn.execute(ADD_POSTINGS, (new_documents,))
         self.counts["documents"] += docs
         self.counts["chunks"] += chunks
 
@@ -216,6 +232,7 @@ class PgWriter:
             self.conn.execute("COMMIT")
         if self.rebuild or self.counts["chunks"] or self.counts["documents"]:
             self.conn.execute("ANALYZE chunks")
+            self.conn.execute("ANALYZE postings")
 
     def close(self) -> None:
         """Roll back what is not committed, release the lock (closing the session does both)."""
