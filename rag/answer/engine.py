@@ -13,6 +13,7 @@ compact, news, articles, verify, result). This module builds no prompt text and 
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -114,6 +115,11 @@ class Assistant:
         embedder = embedder or make_embedder(settings)
         index = open_index(settings, embedder)  # settings.store: FAISS files or PostgreSQL
         return cls(settings, index, embedder, llm, judge_scorer)
+
+    @property
+    def judge_scorer(self) -> Scorer | None:
+        """The model given to judge support, or None when the answering model judges too."""
+        return self._judge_scorer
 
     @property
     def llm(self) -> LLM:
@@ -317,10 +323,11 @@ class Assistant:
         return combined, statement[len(checked.render()) :].strip()
 
     # -- fact-checking ---------------------------------------------------------------------
-    @property
+    @functools.cached_property
     def judge(self) -> SupportJudge | None:
         """The semantic support check on the answering model (``judge`` setting), or None when
-        it is off or the backend cannot score."""
+        it is off or the backend cannot score. Built once (settings do not change under an
+        Assistant; a filtered copy is another Assistant)."""
         if not self.settings.judge:
             return None
         scorer = self._judge_scorer or self.llm

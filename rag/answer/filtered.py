@@ -45,7 +45,4 @@ def with_filter(parent: Assistant, article_filter: ArticleFilter) -> Assistant:
     """``parent`` itself without a filter; else a ``FilteredAssistant`` sharing its parts."""
     if not article_filter:
         return parent
-    llm = parent._llm if parent._llm is not None else _SharedLLM(parent)
-    child = FilteredAssistant(parent.settings, parent.index, parent.embedder, llm, article_filter=article_filter)
-    child._judge_scorer = getattr(parent, "_judge_scorer", None)  # the same judge as the parent's
-    return child
+    return FilteredAssistant(parent.settings, parent.index, parent.embedder, _SharedLLM(parent), parent.judge_scorer, article_filter=article_filter)
