@@ -102,3 +102,4 @@ class Settings(BaseSettings):
     judge_contradicted_at: float = Field(0.5, ge=0.0, le=1.0, description="Least P(yes) to the question 'does the evidence make the claim false?' for `rag check` to call a claim contradicted.")
     judge_verbatim_ratio: float = Field(0.9, ge=0.0, le=1.0, description="An answer sentence at least this similar (difflib ratio) to its quoted sentence is a copy and skips the judge.")
     check_candidates: int = Field(3, ge=1, le=10, description="Sentences closest to a claim that `rag check` shows the judge (each with the sentence before it).")
+    check_same_rest: float = Field(0.6, ge=0.0, le=1.0, description="`rag check` calls a claim contradicted when a candidate sentence gives one of its values (year, date, number, name, negation) differently and has at least this share of the claim's other content words; calibrated on evals/claims.jsonl (see evals/README.md).")

@@ -1,6 +1,6 @@
 """Fact-check one claim against the articles: supported, contradicted, or not found.
 
-    check = ClaimChecker(retriever, embedder, judge, top_k=4, candidates=3)
+    check = ClaimChecker(retriever, embedder, judge, documents, top_k=4, candidates=3, same_rest=0.6)
     check("Xi made a state visit to Moscow in May").to_dict()
     -> {"claim": …, "verdict": "supported", "evidence": [citation], "explanation": …}
 
@@ -17,10 +17,13 @@ This module does not generate text; its only model calls are the judge's yes/no 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
+
 import numpy as np
 
 from ..index.embed import Embedder
 from ..index.retrieve import Retriever
+from ..text.slots import conflicts, shared_share
 from ..text.words import counts, names, numbers, speakers, word_forms
 from ..types import Chunk, Citation, ClaimCheck
 from .judge import SupportJudge
@@ -73,13 +76,14 @@ def lexical_veto(claim: str, evidence: str) -> str | None:
 
 
 class ClaimChecker:
-    def __init__(self, retriever: Retriever, embedder: Embedder, judge: SupportJudge, documents: dict[str, str], *, top_k: int, candidates: int) -> None:
+    def __init__(self, retriever: Retriever, embedder: Embedder, judge: SupportJudge, documents: dict[str, str], *, top_k: int, candidates: int, same_rest: float) -> None:
         self.retriever = retriever
         self.embedder = embedder
         self.judge = judge
         self.documents = documents
         self.top_k = top_k
         self.candidates = candidates
+        self.same_rest = same_rest  # share of the claim's other words a one-value conflict needs
 
     def candidates_for(self, claim: str) -> list[Candidate]:
         found = self.retriever.retrieve(claim, self.top_k)
@@ -108,22 +112,40 @@ class ClaimChecker:
             return ClaimCheck(claim, "not_found", (), "No article in the index bears on this claim.")
         evidence = [c.evidence(self.documents) for c in candidates]
         support = self.judge.support([claim] * len(candidates), evidence)
+        return self.decide(claim, candidates, support, lambda: self.judge.contradiction([claim] * len(candidates), evidence))
+
+    def decide(self, claim: str, candidates: list[Candidate], support: list[float], against: Callable[[], list[float]]) -> ClaimCheck:
+        """The verdict from the judge's scores (``against`` asked only when needed) and the
+        lexical checks, in order: stated by a sentence (judge, no missing number or name);
+        another count, another speaker, or one changed value (a year, date, number, name or a
+        negation, the rest of the claim the same): contradicted; the judge saying a sentence
+        makes it false, unless that sentence differs from the claim in several values (then it
+        is about something else): contradicted; else not found."""
+        evidence = [c.evidence(self.documents) for c in candidates]
         allowed = [lexical_veto(claim, e) is None for e in evidence]
         best = max(range(len(candidates)), key=lambda i: (allowed[i], support[i]))
         if allowed[best] and support[best] >= self.judge.supported_at:
             cite = candidates[best].citation(1, self.documents)
             return ClaimCheck(claim, "supported", (cite,), f"The articles state it: “{cite.quote}” [1]", support[best])
+        differing = [conflicts(claim, e, c.chunk.published) for c, e in zip(candidates, evidence)]
         for i, e in enumerate(evidence):
-            if count_conflict(claim, e):
+            # another count of the same thing, unless another value differs too (another year's figure)
+            if count_conflict(claim, e) and {c.kind for c in differing[i]} <= {"number"}:
                 cite = candidates[i].citation(1, self.documents)
                 return ClaimCheck(claim, "contradicted", (cite,), f"The articles give another number: “{cite.quote}” [1]", 1.0)
         said_by, closest = speakers(claim), evidence[0]
         if said_by and (others := speakers(closest)) and not (said_by & others):
             cite = candidates[0].citation(1, self.documents)
             return ClaimCheck(claim, "contradicted", (cite,), f"The articles have someone else saying it: “{cite.quote}” [1]", 1.0)
-        against = self.judge.contradiction([claim] * len(candidates), evidence)
-        worst = max(range(len(candidates)), key=lambda i: against[i])
-        if against[worst] >= self.judge.contradicted_at:
-            cite = candidates[worst].citation(1, self.documents)
-            return ClaimCheck(claim, "contradicted", (cite,), f"The articles say otherwise: “{cite.quote}” [1]", against[worst])
+        for i, found in enumerate(differing):
+            if len(found) == 1 and shared_share(claim, evidence[i]) >= self.same_rest:
+                cite = candidates[i].citation(1, self.documents)
+                return ClaimCheck(claim, "contradicted", (cite,), f"The articles say otherwise ({found[0].describe()}): “{cite.quote}” [1]", 1.0)
+        scores = against()
+        comparable = [i for i in range(len(candidates)) if len(differing[i]) < 2]
+        if comparable:
+            worst = max(comparable, key=lambda i: scores[i])
+            if scores[worst] >= self.judge.contradicted_at:
+                cite = candidates[worst].citation(1, self.documents)
+                return ClaimCheck(claim, "contradicted", (cite,), f"The articles say otherwise: “{cite.quote}” [1]", scores[worst])
         return ClaimCheck(claim, "not_found", (), "No passage in the articles states or contradicts this claim; the closest sentences did not bear it out.", support[best])

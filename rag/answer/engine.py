@@ -344,7 +344,7 @@ class Assistant:
         if judge is None:
             raise LLMError("rag check needs a judge: turn the `judge` setting on and use a backend that can score (local, openai or fake)")
         s = self.settings
-        checker = ClaimChecker(self.retriever, self.embedder, judge, self.documents, top_k=s.top_k, candidates=s.check_candidates)
+        checker = ClaimChecker(self.retriever, self.embedder, judge, self.documents, top_k=s.top_k, candidates=s.check_candidates, same_rest=s.check_same_rest)
         return checker(claim)
 
     def filtered(self, since: str | None = None, until: str | None = None, source: str | None = None) -> Assistant:

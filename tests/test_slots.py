@@ -1,0 +1,60 @@
+"""The one-changed-value rule of `rag check` (rag/text/slots.py), on sentences outside the seeds."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.text.slots import conflicts, shared_share
+
+EVIDENCE = "The Riverside Marathon drew 12,400 runners to Lisbon on Sunday, April 6, 2025."
+
+
+@pytest.mark.parametrize(("claim", "kind"), [
+    ("The Riverside Marathon drew 12,400 runners to Lisbon on Sunday, April 6, 2024.", "year"),
+    ("The Riverside Marathon drew 12,400 runners to Lisbon on Sunday, May 6, 2025.", "month"),
+    ("The Riverside Marathon drew 12,400 runners to Lisbon on Saturday, April 6, 2025.", "weekday"),
+    ("The Riverside Marathon drew 9,800 runners to Lisbon on Sunday, April 6, 2025.", "number"),
+    ("The Riverside Marathon drew 12,400 runners to Porto on Sunday, April 6, 2025.", "name"),
+    ("The Riverside Marathon never drew 12,400 runners to Lisbon on Sunday, April 6, 2025.", "negation"),
+])
+def test_one_changed_value_is_found_by_kind(claim, kind):
+    found = conflicts(claim, EVIDENCE)
+    assert [c.kind for c in found] == [kind]
+    assert shared_share(claim, EVIDENCE) >= 0.8
+
+
+def test_the_same_statement_has_no_conflict():
+    assert conflicts("Some 12,400 runners came to Lisbon for the Riverside Marathon in April 2025.", EVIDENCE) == []
+
+
+def test_another_edition_differs_in_several_values():
+    found = conflicts("The Riverside Marathon drew 11,000 runners in 2023.", EVIDENCE)
+    assert {c.kind for c in found} == {"year", "number"}
+
+
+def test_publication_year_dates_a_day_without_a_year():
+    evidence = "Runners crossed the line in Lisbon on April 6."
+    assert [c.kind for c in conflicts("Runners crossed the line in Lisbon on April 6, 2019.", evidence, "2025-04-07")] == ["year"]
+    assert conflicts("Runners crossed the line in Lisbon on April 6, 2025.", evidence, "2025-04-07") == []
+
+
+def test_a_name_written_in_lower_case_in_the_evidence_is_not_missing():
+    assert conflicts("The Marathon was moved.", "The marathon was moved by the city.") == []
+
+
+def test_unrelated_sentences_share_few_words():
+    assert shared_share("The mayor opened a new bridge over the river.", EVIDENCE) < 0.3
+
+
+# -- through `Assistant.check` on the seeds, with the fake LLM as judge ---------------------------
+def test_check_calls_one_changed_year_contradicted_with_the_quote(make_assistant):
+    assistant, _ = make_assistant()
+    result = assistant.check("Trade between China and Russia reached 244.8 billion U.S. dollars in 2023.")
+    assert result.verdict == "contradicted", result.explanation
+    assert "2024" in result.evidence[0].quote and "2024" in result.explanation
+
+
+def test_check_does_not_call_another_years_figure_a_contradiction(make_assistant):
+    assistant, _ = make_assistant()
+    result = assistant.check("Trade between China and Russia reached 190.3 billion U.S. dollars in 2021.")
+    assert result.verdict == "not_found", result.explanation
