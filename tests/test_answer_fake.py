@@ -29,12 +29,23 @@ def test_supported_answer_gets_sentence_level_quote(make_assistant):
 
 
 def test_invented_number_is_caught(make_assistant):
-    assistant, _ = make_assistant(["Xi and Putin signed 35 cooperation agreements [1]."])
+    # the engine's retry (after a removed claim) invents again, so nothing is left to show
+    invented = "Xi and Putin signed 35 cooperation agreements [1]."
+    assistant, _ = make_assistant([invented, invented])
     answer = assistant.ask("How many cooperation agreements did Xi and Putin sign?")
     assert answer.refused
     assert answer.sentences[0].supported is False
     assert "35" not in answer.answer
     assert answer.closest and answer.answer.startswith("The articles don't say")
+
+
+def test_an_invented_number_is_replaced_by_the_retry_that_quotes_the_passage(make_assistant):
+    # the retry echoes passage [1]'s first sentence ("The two leaders signed more than 20 …"):
+    # its subject is named in the sentence before, which counts for the question's names
+    assistant, _ = make_assistant(["Xi and Putin signed 35 cooperation agreements [1]."])
+    answer = assistant.ask("How many cooperation agreements did Xi and Putin sign?")
+    assert not answer.refused and "35" not in answer.answer and "20" in answer.answer
+    assert all(s.supported for s in answer.sentences)
 
 
 def test_wrong_citation_is_recited_to_the_passage_that_supports_it(make_assistant):
@@ -169,3 +180,31 @@ def test_a_removed_claim_stays_refused_when_the_copied_quote_does_not_answer(mak
     assistant, _ = make_assistant(["Tianjin had 13 million residents in 2024 [1].", off])
     answer = assistant.ask("What was the population of Tianjin in 2024?")
     assert answer.refused and "244.8" not in answer.answer
+
+
+def test_a_true_sentence_beside_the_question_is_never_shown(make_assistant):
+    # true and cited, but the question asks about a place the quotes never name: held back
+    # while streaming, the retry says the same, so the answer is a refusal and nothing leaked
+    beside = "Trade between China and Russia reached 244.8 billion U.S. dollars in 2024 [1]."
+    assistant, _ = make_assistant([beside, beside])
+    stream = assistant.stream("What did officials in Helsinki say trade between China and Russia was worth in 2024?")
+    shown = "".join(stream)
+    assert stream.answer.refused and "244.8" not in shown
+
+
+def test_the_question_names_may_stand_in_the_sentence_before_or_as_an_initialism(make_assistant):
+    from rag.answer.verify import VerifiedAnswer
+    from rag.types import AnswerSentence, Citation
+
+    assistant, _ = make_assistant()
+    doc = "Leaders of the Nordic Trade Council met in Oslo on Monday. The council agreed to cut tariffs. NTC members also set a deadline."
+
+    def verified(quote: str) -> VerifiedAnswer:
+        start = doc.index(quote)
+        cite = Citation(1, "memo.txt", start, start + len(quote), quote)
+        return VerifiedAnswer((AnswerSentence(quote, (1,), True),), (cite,), False)
+
+    docs = {"memo.txt": doc}
+    assert assistant.verifier.addresses(verified("The council agreed to cut tariffs."), "What did the council agree in Oslo?", docs)
+    assert not assistant.verifier.addresses(verified("The council agreed to cut tariffs."), "What did the council agree in Bergen?", docs)
+    assert assistant.verifier.addresses(verified("NTC members also set a deadline."), "What did Nordic Trade Council members set?", docs)

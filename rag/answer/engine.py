@@ -226,10 +226,12 @@ class Assistant:
         check = self._checker(query, found, shown)
 
         # Stream verified sentences: each sentence of the draft is checked once the next one
-        # starts (or the draft ends), and only supported ones are shown. Nothing shown is taken
-        # back: the verdict on a sentence does not depend on the sentences after it.
+        # starts (or the draft ends), and only supported ones are shown, from the moment the
+        # supported ones speak to the question (``Verifier.addresses``: a true sentence about
+        # another matter is held back). Nothing shown is taken back: the verdict on a sentence
+        # does not depend on the sentences after it.
         t = time.perf_counter()
-        out = _Shown()
+        out = _Shown(ready=lambda v: self.verifier.addresses(v, query, self.documents))
         pieces: list[str] = []
         checked_upto = 0
         for token in self.generate(self.build_messages(query, shown.prompt)):
@@ -247,10 +249,10 @@ class Assistant:
         checked = check("".join(pieces))
         yield from out.more(checked, timings, began)
         timings["verify_s"] = time.perf_counter() - t
-        if not checked.supported:
+        if not (checked.supported and out.opened):
             checked = self._second_try(query, found, shown, checked, check, timings)
             yield from out.more(checked, timings, began)
-        if not checked.supported:
+        if not (checked.supported and out.opened):
             yield NO_SUPPORT
             return build_answer(question, standalone, NO_SUPPORT, timings, began, refused=True, closest=found.hits[:3], sentences=checked.sentences)
         checked, statement = self._disagreement(query, found, checked)
@@ -277,17 +279,18 @@ class Assistant:
                     check: Callable[[str], VerifiedAnswer], timings: dict[str, float]) -> VerifiedAnswer:
         """Small models refuse too readily, or write a claim the passages do not make when the
         answer is right there. With strong evidence, ask once for the best sentence verbatim; it
-        still has to pass verification and answer the question. After a removed claim (rather than
-        a refusal) the judge must also say that the copied quote answers the question."""
+        still has to pass verification and answer the question. After a removed claim or a true
+        sentence beside the question (rather than a refusal) the judge must also say that the
+        copied quote answers the question."""
         refused = checked.refused_by_model
-        removed = bool(checked.sentences) and not checked.supported and self.judge is not None
-        if not ((refused or removed) and found.best_similarity >= self.settings.retry_similarity):
+        missed = bool(checked.sentences) and self.judge is not None  # claims removed, or true but beside the question
+        if not ((refused or missed) and found.best_similarity >= self.settings.retry_similarity):
             return checked
         t = time.perf_counter()
         reply = "".join(self.generate(self.build_messages(query, shown.prompt, template="answer_retry")))
         second = check(reply)
-        answered = second.supported and self.verifier.addresses(second, query)
-        if answered and not refused:  # after a removed claim, the quotes must answer the question
+        answered = second.supported and self.verifier.addresses(second, query, self.documents)
+        if answered and not refused:  # after a missed answer, the quotes must answer the question
             answered = self._answers(query, " ".join(c.quote for c in second.citations))
         if not answered:
             second = self._copy_picked(query, shown, reply, check) or checked
@@ -307,7 +310,7 @@ class Assistant:
         if picked is None or not self._answers(query, picked.sentence):
             return None
         copied = check(picked.draft)
-        return copied if copied.supported and self.verifier.addresses(copied, query) else None
+        return copied if copied.supported and self.verifier.addresses(copied, query, self.documents) else None
 
     def _disagreement(self, query: str, found: news.NewsContext, checked: VerifiedAnswer) -> tuple[VerifiedAnswer, str]:
         """When the question asks about a fact two articles disagree on, the engine states the
@@ -398,9 +401,11 @@ class _Shown:
     """The verified sentences streamed so far: each is shown once, and the pieces join into the
     final answer text."""
 
-    def __init__(self) -> None:
+    def __init__(self, ready: Callable[[VerifiedAnswer], bool] = lambda v: True) -> None:
         self.count = 0
         self.pieces: list[str] = []
+        self.ready = ready  # whether an answer may start showing
+        self.opened = False
 
     def join(self, text: str) -> str:
         piece = (" " if self.pieces else "") + text
@@ -409,6 +414,10 @@ class _Shown:
 
     def more(self, checked: VerifiedAnswer, timings: dict[str, float], began: float) -> Iterator[str]:
         supported = checked.settled
+        if not self.opened:
+            if not supported or not self.ready(checked):
+                return
+            self.opened = True
         for s in supported[self.count :]:
             if not self.pieces:
                 timings["first_verified_s"] = time.perf_counter() - began

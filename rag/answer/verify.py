@@ -21,7 +21,7 @@ import numpy as np
 
 from ..index.embed import Embedder
 from ..text.sentences import split_sentences
-from ..text.words import WORDS, content_words, names, numbers, speakers, word_forms
+from ..text.words import WORDS, content_words, names, numbers, speakers, stem, word_forms
 from ..types import AnswerSentence, Chunk, Citation
 from .constraints import date_numbers
 from .judge import SupportJudge
@@ -321,14 +321,44 @@ class Verifier:
     def supported_at(judge: SupportJudge | object) -> float:
         return judge.supported_at if isinstance(judge, SupportJudge) else 0.5
 
-    def addresses(self, verified: VerifiedAnswer, question: str) -> bool:
+    def addresses(self, verified: VerifiedAnswer, question: str, documents: dict[str, str] | None = None) -> bool:
         """Whether the supported sentences, read with the quotes they cite, speak to the question:
-        its names all appear and at least half of its content words do (a true sentence about
-        trade does not answer "what was the GDP?")."""
+        at least half of its content words appear (a true sentence about trade does not answer
+        "what was the GDP?"), and so do all its names, there or in what a reader sees around each
+        quote: the sentence before it and the article's title ("the summit" after a sentence
+        naming Alaska), an initialism counting for its words ("GGI")."""
         text = " ".join([s.text for s in verified.supported] + [c.quote for c in verified.citations])
         said, terms = word_forms(text) | content_words(text), content_words(question)
-        q_names = names(question)
-        return q_names <= said and (not terms or len(terms & said) >= 0.5 * len(terms))
+        around = " ".join([text] + [f"{c.title or ''} {_text_before(c, documents)}" for c in verified.citations])
+        named = word_forms(around) | initialisms(around)
+        asked = re.sub(r"^\W*\S+", "", question)  # a question's first word is capitalised anyway ("Besides ...")
+        spelled = _spelled_out(asked, named)
+        q_names = {n for n in names(asked) if n not in named} - spelled
+        said |= {stem(n) for n in names(asked) if n in named or n in spelled}  # found around the quote
+        return not q_names and (not terms or len(terms & said) >= 0.5 * len(terms))
+
+
+def _text_before(c: Citation, documents: dict[str, str] | None) -> str:
+    """The sentence before a quote in its article."""
+    flat = " ".join((documents or {}).get(c.source, "")[: c.start][-600:].split())
+    spans = split_sentences(flat)
+    return flat[spans[-1][0] : spans[-1][1]] if spans else ""
+
+
+def initialisms(text: str) -> set[str]:
+    """``"U.S."`` -> ``"us"``; ``"GGI"`` -> ``"ggi"``: abbreviations as one lower-case word."""
+    return {re.sub(r"[^a-z]", "", t.lower()) for t in re.findall(r"\b(?:[A-Z]\.){2,}|\b[A-Z]{2,6}\b", text)}
+
+
+def _spelled_out(question: str, named: set[str]) -> set[str]:
+    """The question's capitalised runs whose initials the text has ("Global Governance
+    Initiative" when the text says "GGI"), as the names they cover."""
+    covered: set[str] = set()
+    for run in re.findall(r"(?:\b[A-Z][a-z]+(?:\s+(?:of|for|and|the)\s+|\s+)?){2,}", question):
+        words = [w for w in re.findall(r"[A-Z][a-z]+", run)]
+        if len(words) >= 2 and "".join(w[0] for w in words).lower() in named:
+            covered |= {w.lower() for w in words}
+    return covered
 
 
 @dataclass(frozen=True)
