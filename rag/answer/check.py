@@ -23,7 +23,7 @@ import numpy as np
 
 from ..index.embed import Embedder
 from ..index.retrieve import Retriever
-from ..text.slots import conflicts, shared_share
+from ..text.slots import Conflict, conflicts, shared_share
 from ..text.words import counts, names, numbers, speakers, word_forms
 from ..types import Chunk, Citation, ClaimCheck
 from .judge import SupportJudge
@@ -75,6 +75,15 @@ def lexical_veto(claim: str, evidence: str) -> str | None:
     return None
 
 
+DATE_KINDS = {"year", "month", "weekday"}
+
+
+def another_occasion(found: list[Conflict]) -> bool:
+    """A sentence that differs from the claim in a date and in another value speaks of another
+    occasion (last year's figure), so it neither contradicts nor supports the claim."""
+    return len(found) >= 2 and any(c.kind in DATE_KINDS for c in found)
+
+
 class ClaimChecker:
     def __init__(self, retriever: Retriever, embedder: Embedder, judge: SupportJudge, documents: dict[str, str], *, top_k: int, candidates: int, same_rest: float) -> None:
         self.retriever = retriever
@@ -119,8 +128,8 @@ class ClaimChecker:
         lexical checks, in order: stated by a sentence (judge, no missing number or name);
         another count, another speaker, or one changed value (a year, date, number, name or a
         negation, the rest of the claim the same): contradicted; the judge saying a sentence
-        makes it false, unless that sentence differs from the claim in several values (then it
-        is about something else): contradicted; else not found."""
+        makes it false, unless that sentence is about another occasion (a date and another
+        value differ): contradicted; else not found."""
         evidence = [c.evidence(self.documents) for c in candidates]
         allowed = [lexical_veto(claim, e) is None for e in evidence]
         best = max(range(len(candidates)), key=lambda i: (allowed[i], support[i]))
@@ -129,8 +138,8 @@ class ClaimChecker:
             return ClaimCheck(claim, "supported", (cite,), f"The articles state it: “{cite.quote}” [1]", support[best])
         differing = [conflicts(claim, e, c.chunk.published) for c, e in zip(candidates, evidence)]
         for i, e in enumerate(evidence):
-            # another count of the same thing, unless another value differs too (another year's figure)
-            if count_conflict(claim, e) and {c.kind for c in differing[i]} <= {"number"}:
+            # another count of the same thing, unless a date differs too (another year's figure)
+            if count_conflict(claim, e) and not {c.kind for c in differing[i]} & DATE_KINDS:
                 cite = candidates[i].citation(1, self.documents)
                 return ClaimCheck(claim, "contradicted", (cite,), f"The articles give another number: “{cite.quote}” [1]", 1.0)
         said_by, closest = speakers(claim), evidence[0]
@@ -142,7 +151,7 @@ class ClaimChecker:
                 cite = candidates[i].citation(1, self.documents)
                 return ClaimCheck(claim, "contradicted", (cite,), f"The articles say otherwise ({found[0].describe()}): “{cite.quote}” [1]", 1.0)
         scores = against()
-        comparable = [i for i in range(len(candidates)) if len(differing[i]) < 2]
+        comparable = [i for i in range(len(candidates)) if not another_occasion(differing[i])]
         if comparable:
             worst = max(comparable, key=lambda i: scores[i])
             if scores[worst] >= self.judge.contradicted_at:
