@@ -191,7 +191,7 @@ def pg_store(n: int, vectors: np.ndarray, chunks: list, docs: list, settings, em
             t = time.perf_counter()
             conn.execute("CREATE INDEX chunks_lexemes ON chunks USING gin (lexemes)")
             gin_s = time.perf_counter() - t
-            conn.execute("SET maintenance_work_mem = '2GB'")
+            conn.execute("SET maintenance_work_mem = '4GB'")
             conn.execute("SET max_parallel_maintenance_workers = 1")  # 2 cores: the leader and one worker
             t = time.perf_counter()
             conn.execute(f"CREATE INDEX chunks_embedding ON chunks USING hnsw (embedding vector_cosine_ops) WITH (m = {s.hnsw_m}, ef_construction = {max(s.hnsw_ef_construction, 2 * s.hnsw_m)})")
