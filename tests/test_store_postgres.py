@@ -261,3 +261,79 @@ def test_rag_serve_stopped_with_sigterm_stops_the_embedded_server(tmp_path, corp
     if left:
         os.kill(int(left), signal.SIGTERM)  # do not leave a server behind when this fails
     assert left is None, server.stderr.read()[-500:]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_ready(url: str, proc: subprocess.Popen) -> None:
+    import urllib.request
+
+    for _ in range(240):
+        assert proc.poll() is None, proc.stderr.read()[-800:]
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"{url} did not become ready")
+
+
+def test_two_rag_serve_processes_answer_from_one_database_while_a_third_ingests(pg_url, tmp_path, corpus):
+    """The scaling-out shape: two stateless `rag serve` processes on their own ports, one database,
+    an ingest in a third process. Both answer alike, keep answering during the ingest, and find
+    the newly ingested article afterwards without a restart. Real HTTP, the real ``openai`` client."""
+    import openai
+
+    env = ENV | {"RAG_DATABASE_URL": pg_url, "RAG_LLM_BACKEND": "fake"}
+    index = tmp_path / "idx"
+    assert rag("ingest", str(corpus), "--index", str(index), env=env, timeout=300).returncode == 0
+    urls, servers = [], []
+    try:
+        for _ in range(2):
+            port = _free_port()
+            servers.append(subprocess.Popen([sys.executable, "-m", "rag.faces.cli", "serve", "--index", str(index), "--port", str(port)],
+                                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+            urls.append(f"http://127.0.0.1:{port}")
+        for url, proc in zip(urls, servers):
+            _wait_ready(url, proc)
+        clients = [openai.OpenAI(base_url=f"{u}/v1", api_key="unused", max_retries=0, timeout=60) for u in urls]
+        question = [{"role": "user", "content": "How much was trade between China and Russia in 2024?"}]
+        first = [c.chat.completions.create(model="rag-news", messages=question) for c in clients]
+        assert first[0].choices[0].message.content == first[1].choices[0].message.content
+        assert first[0].model_extra["citations"] == first[1].model_extra["citations"] and first[0].model_extra["citations"]
+
+        for i in range(40):  # enough new articles that the ingest takes a while
+            (corpus / f"010_late_{i:02d}.txt").write_text(
+                f"MOSCOW, Sept. 5 — Late dispatch {i} on the grain corridor talks in Kazan.\n\n"
+                f"Negotiators in Kazan discussed grain corridor quotas for the {i}th time.\n\nThe talks are set to resume.", encoding="utf-8")
+        ingest = subprocess.Popen([sys.executable, "-m", "rag.faces.cli", "ingest", str(corpus), "--index", str(index)],
+                                  cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        during = [0, 0]
+        while ingest.poll() is None:
+            for n, c in enumerate(clients):
+                reply = c.chat.completions.create(model="rag-news", messages=question)
+                assert reply.model_extra["citations"], reply
+                during[n] += ingest.poll() is None
+        out, err = ingest.communicate(timeout=300)
+        assert ingest.returncode == 0, err[-800:]
+        assert "40 added" in out
+        assert all(during), f"answers given while the ingest ran: {during}"
+
+        for c in clients:  # the new articles are there for both, without a restart
+            found = c.post("/search", cast_to=object, body={"query": "grain corridor talks in Kazan", "k": 4})
+            assert found["hits"] and all(h["source"].startswith("010_late_") for h in found["hits"])
+    finally:
+        for proc in servers:
+            proc.send_signal(signal.SIGTERM)
+        for proc in servers:
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
