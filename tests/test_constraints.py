@@ -71,11 +71,11 @@ def test_the_judge_decides_an_answer_that_only_lacks_the_questions_own_words():
     verifier = Verifier(make_embedder(Settings(embed_backend="fake")), min_overlap=0.5, min_similarity=0.62)
     assert not verifier.verify(draft, [trade], question, docs).supported  # no judge: the lexical rule stands
     yes, no = _Scorer(0.9), _Scorer(0.1)
-    judged = verifier.verify(draft, [trade], question, docs, judge=SupportJudge(yes, supported_at=0.5, contradicted_at=0.5, timeout=5))
+    judged = verifier.verify(draft, [trade], question, docs, judge=SupportJudge(yes, supported_at=0.5, timeout=5))
     assert judged.supported and judged.citations[0].quote == trade.text and len(yes.asked) == 1
-    assert not verifier.verify(draft, [trade], question, docs, judge=SupportJudge(no, supported_at=0.5, contradicted_at=0.5, timeout=5)).supported
+    assert not verifier.verify(draft, [trade], question, docs, judge=SupportJudge(no, supported_at=0.5, timeout=5)).supported
     # A number the passage lacks is still a veto the judge never sees.
-    wrong = verifier.verify("The value of trade was $13 billion [1].", [trade], question, docs, judge=SupportJudge(yes, supported_at=0.5, contradicted_at=0.5, timeout=5))
+    wrong = verifier.verify("The value of trade was $13 billion [1].", [trade], question, docs, judge=SupportJudge(yes, supported_at=0.5, timeout=5))
     assert not wrong.supported and len(yes.asked) == 1
 
 
@@ -89,5 +89,5 @@ def test_a_name_the_question_supplied_is_no_licence_for_the_judge():
     draft = "The value of trade between Arland and Corvia in 2024 was $12.5 billion [1]."
     verifier = Verifier(make_embedder(Settings(embed_backend="fake")), min_overlap=0.5, min_similarity=0.62)
     yes = _Scorer(0.99)
-    judged = verifier.verify(draft, [trade, other], question, docs, judge=SupportJudge(yes, supported_at=0.5, contradicted_at=0.5, timeout=5))
+    judged = verifier.verify(draft, [trade, other], question, docs, judge=SupportJudge(yes, supported_at=0.5, timeout=5))
     assert not judged.supported and yes.asked == []  # 'Corvia' is not in the trade passage: never asked

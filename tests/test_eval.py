@@ -258,7 +258,7 @@ def test_alce_rechecks_with_the_engines_judge_when_given(verifier):
     quote = "Bilateral trade between Arland and Beland rose to $12.5 billion in 2024."
     question = "What was the value of trade between Arland and Beland in 2024?"
     assert not quotes_support(verifier, claim, [quote], question)  # lexical alone: 'value' is not in the quote
-    yes = SupportJudge(_YesNo(0.9), supported_at=0.5, contradicted_at=0.5, timeout=5)
-    no = SupportJudge(_YesNo(0.1), supported_at=0.5, contradicted_at=0.5, timeout=5)
+    yes = SupportJudge(_YesNo(0.9), supported_at=0.5, timeout=5)
+    no = SupportJudge(_YesNo(0.1), supported_at=0.5, timeout=5)
     assert quotes_support(verifier, claim, [quote], question, judge=yes)
     assert not quotes_support(verifier, claim, [quote], question, judge=no)

@@ -1,12 +1,12 @@
 """Fact-check one claim against the articles: supported, contradicted, or not found.
 
-    check = ClaimChecker(retriever, embedder, judge, documents, top_k=4, candidates=3, same_rest=0.6)
+    check = ClaimChecker(retriever, embedder, judge, documents, top_k=4, candidates=3, supported_at=0.75, contradicted_at=0.4, same_rest=0.6)
     check("Xi made a state visit to Moscow in May").to_dict()
     -> {"claim": …, "verdict": "supported", "evidence": [citation], "explanation": …}
 
 Steps: retrieve passages for the claim; take the sentences closest to it (each shown to the judge
-with the sentence before it, so "he" and "the leaders" resolve); ask the judge whether one of
-them states the claim, and if none does, whether one makes it false. A lexical veto keeps the
+with the sentence before it, so "he" and "the leaders" resolve); ask the judge, once per
+sentence, whether it states the claim, makes it false, or does not say. A lexical veto keeps the
 judge honest: a claim with a number or name that its evidence does not contain is never
 "supported" by that evidence. The evidence is returned as citations shaped as in ``ask``, each
 quote the file's text at ``[start:end]``.
@@ -17,16 +17,14 @@ This module does not generate text; its only model calls are the judge's yes/no 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
-
 import numpy as np
 
 from ..index.embed import Embedder
 from ..index.retrieve import Retriever
 from ..text.slots import Conflict, conflicts, shared_share
-from ..text.words import counts, names, numbers, speakers, word_forms
+from ..text.words import counts, number_words, numbers, speakers, unmatched_names
 from ..types import Chunk, Citation, ClaimCheck
-from .judge import SupportJudge
+from .judge import SupportJudge, Verdict
 from .verify import sentence_before
 
 
@@ -63,10 +61,11 @@ def count_conflict(claim: str, evidence: str) -> str | None:
 
 def lexical_veto(claim: str, evidence: str) -> str | None:
     """Why ``evidence`` cannot state ``claim`` (a number or name it lacks, or another speaker), or None."""
-    missing_numbers = numbers(claim) - numbers(evidence)
+    given = numbers(evidence) | number_words(evidence)
+    missing_numbers = (numbers(claim) | number_words(claim)) - given  # "ten years" against "15 years"
     if missing_numbers:
         return f"number not in the evidence: {', '.join(sorted(missing_numbers))}"
-    missing_names = names(claim) - word_forms(evidence)
+    missing_names = unmatched_names(claim, evidence)
     if missing_names:
         return f"name not in the evidence: {', '.join(sorted(missing_names))}"
     said_by, in_evidence = speakers(claim), speakers(evidence)
@@ -85,13 +84,16 @@ def another_occasion(found: list[Conflict]) -> bool:
 
 
 class ClaimChecker:
-    def __init__(self, retriever: Retriever, embedder: Embedder, judge: SupportJudge, documents: dict[str, str], *, top_k: int, candidates: int, same_rest: float) -> None:
+    def __init__(self, retriever: Retriever, embedder: Embedder, judge: SupportJudge, documents: dict[str, str], *, top_k: int, candidates: int,
+                 supported_at: float, contradicted_at: float, same_rest: float) -> None:
         self.retriever = retriever
         self.embedder = embedder
         self.judge = judge
         self.documents = documents
         self.top_k = top_k
         self.candidates = candidates
+        self.supported_at = supported_at  # least P(true) of the three-way answer
+        self.contradicted_at = contradicted_at  # least P(false), which must also lead the other two
         self.same_rest = same_rest  # share of the claim's other words a one-value conflict needs
 
     def candidates_for(self, claim: str) -> list[Candidate]:
@@ -120,22 +122,22 @@ class ClaimChecker:
         if not candidates:
             return ClaimCheck(claim, "not_found", (), "No article in the index bears on this claim.")
         evidence = [c.evidence(self.documents) for c in candidates]
-        support = self.judge.support([claim] * len(candidates), evidence)
-        return self.decide(claim, candidates, support, lambda: self.judge.contradiction([claim] * len(candidates), evidence))
+        return self.decide(claim, candidates, self.judge.verdicts([claim] * len(candidates), evidence))
 
-    def decide(self, claim: str, candidates: list[Candidate], support: list[float], against: Callable[[], list[float]]) -> ClaimCheck:
-        """The verdict from the judge's scores (``against`` asked only when needed) and the
-        lexical checks, in order: stated by a sentence (judge, no missing number or name);
+    def decide(self, claim: str, candidates: list[Candidate], verdicts: list[Verdict]) -> ClaimCheck:
+        """The verdict from the judge's three-way answers and the lexical checks, in order:
+        stated by a sentence (the judge's "true" at ``supported_at``, no missing number or name);
         another count, another speaker, or one changed value (a year, date, number, name or a
-        negation, the rest of the claim the same): contradicted; the judge saying a sentence
-        makes it false, unless that sentence is about another occasion (a date and another
-        value differ): contradicted; else not found."""
+        negation, the rest of the claim the same; a name only when the judge does not read the
+        sentence as stating the claim): contradicted; the judge's "false" at
+        ``contradicted_at`` and above its other two answers, unless that sentence is about
+        another occasion (a date and another value differ): contradicted; else not found."""
         evidence = [c.evidence(self.documents) for c in candidates]
         allowed = [lexical_veto(claim, e) is None for e in evidence]
-        best = max(range(len(candidates)), key=lambda i: (allowed[i], support[i]))
-        if allowed[best] and support[best] >= self.judge.supported_at:
+        best = max(range(len(candidates)), key=lambda i: (allowed[i], verdicts[i].true))
+        if allowed[best] and verdicts[best].true >= self.supported_at:
             cite = candidates[best].citation(1, self.documents)
-            return ClaimCheck(claim, "supported", (cite,), f"The articles state it: “{cite.quote}” [1]", support[best])
+            return ClaimCheck(claim, "supported", (cite,), f"The articles state it: “{cite.quote}” [1]", verdicts[best].true)
         differing = [conflicts(claim, e, c.chunk.published) for c, e in zip(candidates, evidence)]
         for i, e in enumerate(evidence):
             # another count of the same thing, unless a date differs too (another year's figure)
@@ -147,14 +149,16 @@ class ClaimChecker:
             cite = candidates[0].citation(1, self.documents)
             return ClaimCheck(claim, "contradicted", (cite,), f"The articles have someone else saying it: “{cite.quote}” [1]", 1.0)
         for i, found in enumerate(differing):
-            if len(found) == 1 and shared_share(claim, evidence[i]) >= self.same_rest:
+            # A name the sentence lacks while the judge reads it as stating the claim is more
+            # often another way of naming ("Beijing" for China, "the two leaders") than a change.
+            renamed = found and found[0].kind == "name" and verdicts[i].true > 0.5  # more likely than not
+            if len(found) == 1 and not renamed and shared_share(claim, evidence[i]) >= self.same_rest:
                 cite = candidates[i].citation(1, self.documents)
                 return ClaimCheck(claim, "contradicted", (cite,), f"The articles say otherwise ({found[0].describe()}): “{cite.quote}” [1]", 1.0)
-        scores = against()
-        comparable = [i for i in range(len(candidates)) if not another_occasion(differing[i])]
-        if comparable:
-            worst = max(comparable, key=lambda i: scores[i])
-            if scores[worst] >= self.judge.contradicted_at:
-                cite = candidates[worst].citation(1, self.documents)
-                return ClaimCheck(claim, "contradicted", (cite,), f"The articles say otherwise: “{cite.quote}” [1]", scores[worst])
-        return ClaimCheck(claim, "not_found", (), "No passage in the articles states or contradicts this claim; the closest sentences did not bear it out.", support[best])
+        gainsaying = [i for i, v in enumerate(verdicts)
+                      if not another_occasion(differing[i]) and v.false >= self.contradicted_at and v.false > max(v.true, v.unknown)]
+        if gainsaying:
+            worst = max(gainsaying, key=lambda i: verdicts[i].false)
+            cite = candidates[worst].citation(1, self.documents)
+            return ClaimCheck(claim, "contradicted", (cite,), f"The articles say otherwise: “{cite.quote}” [1]", verdicts[worst].false)
+        return ClaimCheck(claim, "not_found", (), "No passage in the articles states or contradicts this claim; the closest sentences did not bear it out.", verdicts[best].true)

@@ -337,7 +337,7 @@ class Assistant:
         if not hasattr(scorer, "score"):
             return None
         s = self.settings
-        return SupportJudge(scorer, supported_at=s.judge_supported_at, contradicted_at=s.judge_contradicted_at, timeout=s.llm_timeout_s)
+        return SupportJudge(scorer, supported_at=s.judge_supported_at, timeout=s.llm_timeout_s)
 
     def check(self, claim: str) -> ClaimCheck:
         """Fact-check ``claim`` against the articles: supported (with the quote that states it),
@@ -347,7 +347,8 @@ class Assistant:
         if judge is None:
             raise LLMError("rag check needs a judge: turn the `judge` setting on and use a backend that can score (local, openai or fake)")
         s = self.settings
-        checker = ClaimChecker(self.retriever, self.embedder, judge, self.documents, top_k=s.top_k, candidates=s.check_candidates, same_rest=s.check_same_rest)
+        checker = ClaimChecker(self.retriever, self.embedder, judge, self.documents, top_k=s.top_k, candidates=s.check_candidates,
+                               supported_at=s.check_supported_at, contradicted_at=s.check_contradicted_at, same_rest=s.check_same_rest)
         return checker(claim)
 
     def filtered(self, since: str | None = None, until: str | None = None, source: str | None = None) -> Assistant:

@@ -5,12 +5,13 @@ the 2024 figure given for 2019) passes a lexical check. This judge asks a langua
 yes/no question per (claim, evidence) pair and reads the answer from the probabilities of its
 first reply token — one forward pass, no sampling, nothing to parse:
 
-    judge = SupportJudge(llm, supported_at=0.5, contradicted_at=0.5, timeout=60)
+    judge = SupportJudge(llm, supported_at=0.5, timeout=60)
     judge.support(["Xi visited Moscow in May."], ["… Xi made a state visit to Russia in May …"])
     -> [0.93]
 
-``support`` gives P(yes) normalised over yes/no; ``judge`` adds a second question (does the
-evidence make the claim false?) for a three-way verdict. Backends: any LLM with a ``score``
+``support`` gives P(yes) normalised over yes/no (the answer check); ``verdicts`` asks one
+question with three answers — the evidence states the claim, makes it false, or does not say —
+for ``rag check``. Backends: any LLM with a ``score``
 method (the local worker reads llama.cpp's logits; the API backend reads logprobs, or a
 constrained one-word reply). The lexical checks stay in ``verify.py``; this module only asks.
 What it does not do: retrieve evidence or choose thresholds (settings do).
@@ -19,12 +20,11 @@ What it does not do: retrieve evidence or choose thresholds (settings do).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol, Sequence
+from typing import Protocol, Sequence
 
 from .prompt import fence, render
 
 Messages = list[dict[str, str]]
-Label = Literal["supported", "contradicted", "not_found"]
 
 
 class Scorer(Protocol):
@@ -33,16 +33,24 @@ class Scorer(Protocol):
     def score(self, conversations: list[Messages], words: list[str], *, timeout: float) -> list[list[float]]: ...
 
 
-@dataclass(frozen=True)
-class Judgement:
-    """A verdict with the two probabilities it was read from."""
+VERDICT_WORDS = ("true", "false", "unknown")
 
-    label: Label
-    p_supported: float
-    p_contradicted: float | None = None
+
+@dataclass(frozen=True)
+class Verdict:
+    """The three-way question's answer: P(states it), P(makes it false), P(does not say)."""
+
+    true: float
+    false: float
+    unknown: float
+
+    @classmethod
+    def of(cls, probs: Sequence[float]) -> Verdict:
+        total = sum(probs)
+        return cls(*(p / total for p in probs)) if total > 0 else cls(1 / 3, 1 / 3, 1 / 3)
 
     def to_dict(self) -> dict:
-        return {"label": self.label, "p_supported": round(self.p_supported, 4), "p_contradicted": None if self.p_contradicted is None else round(self.p_contradicted, 4)}
+        return {"true": round(self.true, 4), "false": round(self.false, 4), "unknown": round(self.unknown, 4)}
 
 
 def _conversation(template: str, evidence: str, **asked: str) -> Messages:
@@ -62,10 +70,9 @@ def _yes_share(probs: Sequence[float]) -> float:
 class SupportJudge:
     """Asks ``scorer`` whether evidence states (or contradicts) a claim; see the module doc."""
 
-    def __init__(self, scorer: Scorer, *, supported_at: float, contradicted_at: float, timeout: float) -> None:
+    def __init__(self, scorer: Scorer, *, supported_at: float, timeout: float) -> None:
         self.scorer = scorer
-        self.supported_at = supported_at
-        self.contradicted_at = contradicted_at
+        self.supported_at = supported_at  # for ``support``, as the answer check reads it
         self.timeout = timeout
 
     def support(self, claims: Sequence[str], evidence: Sequence[str]) -> list[float]:
@@ -82,17 +89,13 @@ class SupportJudge:
         conversations = [_conversation("judge_answers", e, question=q) for q, e in zip(questions, evidence, strict=True)]
         return [_yes_share(p) for p in self.scorer.score(conversations, ["yes", "no"], timeout=self.timeout)]
 
-    def contradiction(self, claims: Sequence[str], evidence: Sequence[str]) -> list[float]:
-        """P(the evidence makes the claim false) for each pair."""
+    def verdicts(self, claims: Sequence[str], evidence: Sequence[str]) -> list[Verdict]:
+        """For each pair, one question with three answers (``prompts/judge_verdict.txt``): does
+        the evidence state the claim, make it false, or not say? Read as probabilities
+        normalised over the three words. A small model answers a lone yes/no question about
+        falsity "yes" nearly as readily as the question about support; offered "unknown" beside
+        "false", it keeps "false" for evidence that does gainsay the claim."""
         if not claims:
             return []
-        conversations = [_conversation("judge_contradiction", e, claim=c) for c, e in zip(claims, evidence, strict=True)]
-        return [_yes_share(p) for p in self.scorer.score(conversations, ["yes", "no"], timeout=self.timeout)]
-
-    def judge(self, claim: str, evidence: str) -> Judgement:
-        """Three-way verdict for one claim against its best evidence."""
-        (p_yes,) = self.support([claim], [evidence])
-        if p_yes >= self.supported_at:
-            return Judgement("supported", p_yes)
-        (p_false,) = self.contradiction([claim], [evidence])
-        return Judgement("contradicted" if p_false >= self.contradicted_at else "not_found", p_yes, p_false)
+        conversations = [_conversation("judge_verdict", e, claim=c) for c, e in zip(claims, evidence, strict=True)]
+        return [Verdict.of(p) for p in self.scorer.score(conversations, list(VERDICT_WORDS), timeout=self.timeout)]

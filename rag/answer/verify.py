@@ -21,7 +21,7 @@ import numpy as np
 
 from ..index.embed import Embedder
 from ..text.sentences import split_sentences
-from ..text.words import WORDS, content_words, names, numbers, speakers, stem, word_forms
+from ..text.words import WORDS, content_words, initialisms, names, numbers, speakers, spelled_out, stem, word_forms
 from ..types import AnswerSentence, Chunk, Citation
 from .constraints import date_numbers
 from .judge import SupportJudge
@@ -332,7 +332,7 @@ class Verifier:
         around = " ".join([text] + [f"{c.title or ''} {_text_before(c, documents)}" for c in verified.citations])
         named = word_forms(around) | initialisms(around)
         asked = re.sub(r"^\W*\S+", "", question)  # a question's first word is capitalised anyway ("Besides ...")
-        spelled = _spelled_out(asked, named)
+        spelled = spelled_out(asked, named)
         q_names = {n for n in names(asked) if n not in named} - spelled
         said |= {stem(n) for n in names(asked) if n in named or n in spelled}  # found around the quote
         return not q_names and (not terms or len(terms & said) >= 0.5 * len(terms))
@@ -343,22 +343,6 @@ def _text_before(c: Citation, documents: dict[str, str] | None) -> str:
     flat = " ".join((documents or {}).get(c.source, "")[: c.start][-600:].split())
     spans = split_sentences(flat)
     return flat[spans[-1][0] : spans[-1][1]] if spans else ""
-
-
-def initialisms(text: str) -> set[str]:
-    """``"U.S."`` -> ``"us"``; ``"GGI"`` -> ``"ggi"``: abbreviations as one lower-case word."""
-    return {re.sub(r"[^a-z]", "", t.lower()) for t in re.findall(r"\b(?:[A-Z]\.){2,}|\b[A-Z]{2,6}\b", text)}
-
-
-def _spelled_out(question: str, named: set[str]) -> set[str]:
-    """The question's capitalised runs whose initials the text has ("Global Governance
-    Initiative" when the text says "GGI"), as the names they cover."""
-    covered: set[str] = set()
-    for run in re.findall(r"(?:\b[A-Z][a-z]+(?:\s+(?:of|for|and|the)\s+|\s+)?){2,}", question):
-        words = [w for w in re.findall(r"[A-Z][a-z]+", run)]
-        if len(words) >= 2 and "".join(w[0] for w in words).lower() in named:
-            covered |= {w.lower() for w in words}
-    return covered
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,8 @@ class FakeLLM:
     def score(self, conversations: list[Messages], words: list[str], *, timeout: float) -> list[list[float]]:
         """A judge that behaves like a lexical one: for a yes/no question about a fenced passage
         and a statement (or question), P(first word) is the share of the statement's content words,
-        numbers and names found in the passage; the second word gets the rest."""
+        numbers and names found in the passage; the second word gets the rest (the last word, in
+        the three-way question: the fake never calls a statement false)."""
         out = []
         for messages in conversations:
             with self._lock:
@@ -51,6 +52,9 @@ class FakeLLM:
             share = _share(claim.group(1), passage.group(1)) if passage and claim else 0.5
             if "makes this statement false" in user:  # the contradiction question: never sure
                 share = 0.0
+            if "unknown -" in user:  # the three-way question: stated or not said, never "false"
+                out.append([share, 0.0, 1.0 - share])
+                continue
             out.append([share, 1.0 - share] + [0.0] * (len(words) - 2))
         return out
 

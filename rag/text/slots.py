@@ -17,10 +17,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .words import MONTHS, WEEKDAYS, content_words, names, norm_word, numbers, stem, word_forms
+from .words import MONTHS, WEEKDAYS, content_words, names, norm_word, numbers, stem, unmatched_names
 
 YEAR = re.compile(r"\b(?:19|20)\d\d\b")
-NEGATION = re.compile(r"\b(?:not|no|never|none|neither|nor|without|denied|denies|deny|refused|refuses)\b|n[’']t\b", re.IGNORECASE)
+NEGATION = re.compile(r"\b(?:not|no|never|none|neither|nor|without|denied|denies|deny|refused|refuses|refuse|"
+                      r"refrained|refrains|refrain|avoided|avoids|declined|declines|failed|fails)\b|n[’']t\b", re.IGNORECASE)
 KINDS = ("year", "month", "weekday", "number", "name")
 
 
@@ -56,16 +57,15 @@ def values(text: str, published: str | None = None) -> dict[str, set[str]]:
 
 def conflicts(claim: str, evidence: str, published: str | None = None) -> list[Conflict]:
     """Kinds of value the claim gives that the evidence gives differently. A name counts only
-    when the claim's name is nowhere in the evidence (not even in lower case) and the evidence
-    names someone or something the claim does not."""
+    when the claim's name is nowhere in the evidence in any form (``words.unmatched_names``) and
+    the evidence names someone or something the claim does not."""
     said, given = values(claim), values(evidence, published)
-    evidence_words = word_forms(evidence)
     out = []
     for kind in KINDS:
         lacking = said[kind] - given[kind]
         if kind == "name":
-            lacking = {n for n in lacking if n not in evidence_words}
-            other = given[kind] - word_forms(claim)
+            lacking &= unmatched_names(claim, evidence)  # not even as "Russian", "U.S." or in lower case
+            other = given[kind] & unmatched_names(evidence, claim)
         else:
             other = given[kind] - said[kind]
         if lacking and other:

@@ -14,6 +14,7 @@ Pure functions of text: nothing here knows about chunks, dates in context or the
 
 from __future__ import annotations
 
+import os
 import re
 
 MONTH_NAMES = (
@@ -164,3 +165,61 @@ def counts(text: str) -> dict[str, str]:
         for word in following:
             out.setdefault(word, value)
     return out
+
+
+def initialisms(text: str) -> set[str]:
+    """``"U.S."`` -> ``"us"``; ``"GGI"`` -> ``"ggi"``: abbreviations as one lower-case word."""
+    return {re.sub(r"[^a-z]", "", t.lower()) for t in re.findall(r"\b(?:[A-Z]\.){2,}|\b[A-Z]{2,6}\b", text)}
+
+
+def _runs(text: str) -> list[list[str]]:
+    """The text's runs of two or more capitalised words ("Shanghai Cooperation Organization
+    Summit"; "of", "for", "and", "the" may join them), as lists of words."""
+    runs = re.findall(r"(?:\b[A-Z][a-z]+(?:\s+(?:of|for|and|the)\s+|\s+)?){2,}", text)
+    return [words for run in runs if len(words := re.findall(r"[A-Z][a-z]+", run)) >= 2]
+
+
+def _initials(words: list[str]) -> dict[str, list[str]]:
+    """Initials of every stretch of two or more of ``words`` -> the words they stand for."""
+    return {"".join(w[0] for w in words[i:j]).lower(): words[i:j] for i in range(len(words)) for j in range(i + 2, len(words) + 1)}
+
+
+def spelled_out(text: str, named: set[str]) -> set[str]:
+    """The text's capitalised runs (or stretches of them) whose initials are in ``named``
+    ("Global Governance Initiative" when ``named`` has "ggi" from "GGI"), as the names they cover."""
+    covered: set[str] = set()
+    for words in _runs(text):
+        for initials, stretch in _initials(words).items():
+            if initials in named:
+                covered |= {w.lower() for w in stretch}
+    return covered
+
+
+def _same_name(a: str, b: str) -> bool:
+    """One name in two forms: "russia"/"russian", "china"/"chinese", "iran"/"iranian" (a shared
+    start of at least four letters, all but the shorter word's last letter), not
+    "austria"/"australia" or "iran"/"iraq"."""
+    shared = len(os.path.commonprefix([a, b]))
+    return shared >= max(4, min(len(a), len(b)) - 1)
+
+
+def run_initials(text: str) -> set[str]:
+    """The initials of the text's capitalised runs and their stretches: "Shanghai Cooperation
+    Organization Summit" -> "sco", "scos", "co", ..."""
+    return {initials for words in _runs(text) for initials in _initials(words)}
+
+
+def unmatched_names(text: str, evidence: str) -> set[str]:
+    """The text's names that ``evidence`` does not give in any form: as the word, as another
+    form of it ("Russian" for "Russia"), as an initialism of them ("U.S." for "United States")
+    or spelled out ("Shanghai Cooperation Organization" for "SCO")."""
+    words, capitalised = word_forms(evidence), names(evidence)
+    spelled = spelled_out(text, words | initialisms(evidence))
+    runs = run_initials(evidence)
+    return {n for n in names(text) - words if n not in spelled and n not in runs and not any(_same_name(n, w) for w in capitalised)}
+
+
+def number_words(text: str) -> set[str]:
+    """Values of the counts a text spells out from three to twenty ("ten straight years" -> "10");
+    "one" and "two" are left out: they are as often no count at all ("one of", "the two leaders")."""
+    return {NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", text.lower()) if w in NUMBER_WORDS and int(NUMBER_WORDS[w]) >= 3}

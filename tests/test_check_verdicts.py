@@ -1,0 +1,80 @@
+"""`rag check`'s decision from the judge's three-way answer (true / false / unknown), with a
+scripted judge on the seed index: what each answer leads to, and the names a quote may spell
+another way."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rag.answer.judge import VERDICT_WORDS, Verdict
+from rag.text.words import initialisms, spelled_out
+
+
+class ThreeWay:
+    """Answers the three-way question with ``probs`` for a passage containing ``marker`` and
+    "unknown" for every other; records what it was asked."""
+
+    name = "scripted"
+
+    def __init__(self, marker: str, probs: tuple[float, float, float]) -> None:
+        self.marker, self.probs, self.asked = marker, probs, []
+
+    def score(self, conversations, words, *, timeout):  # noqa: ANN001, ANN201
+        assert tuple(words) == VERDICT_WORDS
+        out = []
+        for messages in conversations:
+            passage = re.search(r"<<<\n(.*?)\n>>>", messages[-1]["content"], re.DOTALL).group(1)
+            self.asked.append(passage)
+            out.append(list(self.probs) if self.marker in passage else [0.05, 0.05, 0.9])
+        return out
+
+
+@pytest.fixture
+def checking(seed_index, embedder):
+    from rag import Assistant, Settings
+    from rag.llm.fake import FakeLLM
+
+    def build(marker: str, probs: tuple[float, float, float]) -> Assistant:
+        settings = Settings(index_dir=seed_index, llm_backend="fake")
+        return Assistant.from_settings(settings, embedder=embedder, llm=FakeLLM(), judge_scorer=ThreeWay(marker, probs))
+
+    return build
+
+
+ROLE_SWAP = "Beijing has accused Kyiv of supporting Moscow's war effort through supplies of dual-use goods."
+
+
+def test_a_sentence_the_judge_calls_false_contradicts_the_claim_and_is_quoted(checking):
+    # Same names and words as the article's sentence, the roles reversed: no lexical rule sees it.
+    result = checking("dual-use goods", (0.1, 0.8, 0.1)).check(ROLE_SWAP)
+    assert result.verdict == "contradicted", result.explanation
+    assert "dual-use goods" in result.evidence[0].quote and result.score == pytest.approx(0.8)
+
+
+def test_false_that_does_not_outweigh_unknown_is_not_a_contradiction(checking):
+    result = checking("dual-use goods", (0.1, 0.4, 0.5)).check(ROLE_SWAP)
+    assert result.verdict == "not_found" and not result.evidence
+
+
+def test_true_above_the_threshold_supports_the_claim(checking):
+    claim = "Kyiv has accused Beijing of supporting Moscow's war effort through supplies of dual-use goods."
+    result = checking("dual-use goods", (0.9, 0.05, 0.05)).check(claim)
+    assert result.verdict == "supported" and "dual-use goods" in result.evidence[0].quote
+
+
+def test_a_name_the_quote_gives_as_an_initialism_neither_vetoes_support_nor_conflicts(checking):
+    # The article writes "U.S. hegemony"; the claim spells it out. Read as a missing name, it was
+    # a veto on support and a one-changed-name contradiction.
+    claim = "Both leaders emphasized the need for a multipolar world, positioning their nations as alternatives to United States hegemony."
+    result = checking("alternatives to U.S. hegemony", (0.9, 0.05, 0.05)).check(claim)
+    assert result.verdict == "supported", result.explanation
+    assert "U.S. hegemony" in result.evidence[0].quote
+    assert spelled_out("They conspired against the United States.", initialisms("the U.S. said")) == {"united", "states"}
+
+
+def test_verdict_probabilities_are_normalised_over_the_three_words():
+    v = Verdict.of([0.2, 0.1, 0.1])
+    assert (v.true, v.false, v.unknown) == pytest.approx((0.5, 0.25, 0.25))
+    assert Verdict.of([0.0, 0.0, 0.0]).true == pytest.approx(1 / 3)
