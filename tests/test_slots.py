@@ -58,3 +58,27 @@ def test_check_does_not_call_another_years_figure_a_contradiction(make_assistant
     assistant, _ = make_assistant()
     result = assistant.check("Trade between China and Russia reached 190.3 billion U.S. dollars in 2021.")
     assert result.verdict == "not_found", result.explanation
+
+
+# -- names in other forms, spelled-out counts, negative verbs ------------------------------------
+def test_a_name_in_another_form_is_not_missing():
+    from rag.text.words import unmatched_names
+
+    assert unmatched_names("Ferrari is an Italian carmaker.", "Ferrari, the carmaker from Italy") == set()  # demonym
+    assert unmatched_names("Talks at the ASEAN Regional Forum.", "Talks at the ARF.") == set()  # initialism
+    assert unmatched_names("Talks at the ARF summit.", "Talks at the ASEAN Regional Forum Summit opened") == set()  # spelled out
+    assert unmatched_names("Austria and Iraq agreed.", "Australia and Iran agreed.") == {"austria", "iraq"}  # not the same names
+
+
+def test_a_spelled_out_count_must_be_in_the_evidence():
+    from rag.answer.check import lexical_veto
+
+    assert lexical_veto("The club has won the cup ten times.", "The club has won the cup 12 times.") is not None
+    assert lexical_veto("The club has won the cup twelve times.", "The club has won the cup 12 times.") is None
+    assert lexical_veto("The two leaders met.", "The leaders met.") is None  # "two" is rarely a count to check
+
+
+def test_a_negative_verb_is_a_negation():
+    found = conflicts("The bank has not raised its rates.", "The bank refrained from raising its rates.")
+    assert not [c for c in found if c.kind == "negation"]
+    assert [c.kind for c in conflicts("The bank raised its rates.", "The bank declined to raise its rates.")] == ["negation"]

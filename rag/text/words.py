@@ -175,8 +175,8 @@ def initialisms(text: str) -> set[str]:
 def _runs(text: str) -> list[list[str]]:
     """The text's runs of two or more capitalised words ("Shanghai Cooperation Organization
     Summit"; "of", "for", "and", "the" may join them), as lists of words."""
-    runs = re.findall(r"(?:\b[A-Z][a-z]+(?:\s+(?:of|for|and|the)\s+|\s+)?){2,}", text)
-    return [words for run in runs if len(words := re.findall(r"[A-Z][a-z]+", run)) >= 2]
+    runs = re.findall(r"(?:\b[A-Z][A-Za-z]+(?:\s+(?:of|for|and|the)\s+|\s+)?){2,}", text)
+    return [words for run in runs if len(words := re.findall(r"[A-Z][A-Za-z]+", run)) >= 2]
 
 
 def _initials(words: list[str]) -> dict[str, list[str]]:
