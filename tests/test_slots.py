@@ -82,3 +82,11 @@ def test_a_negative_verb_is_a_negation():
     found = conflicts("The bank has not raised its rates.", "The bank refrained from raising its rates.")
     assert not [c for c in found if c.kind == "negation"]
     assert [c.kind for c in conflicts("The bank raised its rates.", "The bank declined to raise its rates.")] == ["negation"]
+
+
+def test_check_does_not_read_a_number_counting_something_else_as_a_contradiction(make_assistant):
+    # "31 rounds" against the article's "15 consecutive years": another quantity, not another
+    # value of this one (the one-changed-value rule read it as a changed number).
+    assistant, _ = make_assistant()
+    result = assistant.check("Trade between China and Russia reached 244.8 billion U.S. dollars in 2024 after 31 rounds of talks.")
+    assert result.verdict != "contradicted", result.explanation
