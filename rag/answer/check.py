@@ -127,9 +127,9 @@ class ClaimChecker:
     def decide(self, claim: str, candidates: list[Candidate], verdicts: list[Verdict]) -> ClaimCheck:
         """The verdict from the judge's three-way answers and the lexical checks, in order:
         stated by a sentence (the judge's "true" at ``supported_at``, no missing number or name);
-        another count, another speaker, or one changed value (a
-        year, date, name or a negation, the rest of the claim the same; a name only when the
-        judge does not read the sentence as stating the claim): contradicted; the judge's "false" at
+        another count, another speaker, or one changed value (a year, date, name or a negation,
+        the rest of the claim the same; a name only when the judge does not read the sentence
+        as stating the claim): contradicted; the judge's "false" at
         ``contradicted_at`` and above its other two answers, unless that sentence is about
         another occasion (a date and another value differ): contradicted; else not found."""
         evidence = [c.evidence(self.documents) for c in candidates]
@@ -152,7 +152,7 @@ class ClaimChecker:
             # A name the sentence lacks while the judge reads it as stating the claim is more
             # often another way of naming ("Beijing" for China, "the two leaders") than a change.
             renamed = found and found[0].kind == "name" and verdicts[i].true > 0.5  # more likely than not
-            # A bare number that differs may count something else ("70 minutes", "80th anniversary"):
+            # A bare number that differs may count something else ("31 rounds", "15 years"):
             # numbers contradict through ``count_conflict``, which compares what they count.
             if len(found) == 1 and found[0].kind != "number" and not renamed and shared_share(claim, evidence[i]) >= self.same_rest:
                 cite = candidates[i].citation(1, self.documents)
