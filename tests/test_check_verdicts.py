@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from rag.answer.judge import VERDICT_WORDS, Verdict
+from rag.answer.judge import VERDICT_WORDS, JudgeVerdict
 from rag.text.words import initialisms, spelled_out
 
 
@@ -75,6 +75,6 @@ def test_a_name_the_quote_gives_as_an_initialism_neither_vetoes_support_nor_conf
 
 
 def test_verdict_probabilities_are_normalised_over_the_three_words():
-    v = Verdict.of([0.2, 0.1, 0.1])
+    v = JudgeVerdict.of([0.2, 0.1, 0.1])
     assert (v.true, v.false, v.unknown) == pytest.approx((0.5, 0.25, 0.25))
-    assert Verdict.of([0.0, 0.0, 0.0]).true == pytest.approx(1 / 3)
+    assert JudgeVerdict.of([0.0, 0.0, 0.0]).true == pytest.approx(1 / 3)

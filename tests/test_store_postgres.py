@@ -226,43 +226,6 @@ def store_retriever(index, embedder):  # the store's retriever, as Assistant bui
     return make_retriever(index, embedder, candidate_k=20, rrf_k=60)
 
 
-def test_rag_serve_stopped_with_sigterm_stops_the_embedded_server(tmp_path, corpus):
-    """uvicorn ends a SIGTERM'd process by re-raising the signal, so pgserver's exit hook never
-    ran and PostgreSQL kept running; the app's shutdown now leaves the server itself."""
-    import socket
-    import urllib.request
-
-    env = {k: v for k, v in ENV.items() if k != "RAG_DATABASE_URL"} | {"RAG_LLM_BACKEND": "fake"}
-    index = tmp_path / "idx"
-    assert rag("ingest", str(corpus), "--index", str(index), env=env, timeout=300).returncode == 0
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "rag.faces.cli", "serve", "--index", str(index), "--port", str(port)],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        for _ in range(240):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("rag serve did not become ready")
-        assert (index / "postgres" / "postmaster.pid").exists()
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=60)
-    finally:
-        if server.poll() is None:
-            server.kill()
-    pid_file = index / "postgres" / "postmaster.pid"
-    left = pid_file.read_text().split()[0] if pid_file.exists() else None
-    if left:
-        os.kill(int(left), signal.SIGTERM)  # do not leave a server behind when this fails
-    assert left is None, server.stderr.read()[-500:]
-
-
 def _free_port() -> int:
     import socket
 
@@ -285,6 +248,41 @@ def _wait_ready(url: str, proc: subprocess.Popen) -> None:
     pytest.fail(f"{url} did not become ready")
 
 
+def _serve(index: Path, env: dict) -> tuple[str, subprocess.Popen]:
+    """`rag serve` on a free loopback port, once /readyz answers: (its URL, the process)."""
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "rag.faces.cli", "serve", "--index", str(index), "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, proc)
+    except BaseException:
+        proc.kill()
+        raise
+    return url, proc
+
+
+def test_rag_serve_stopped_with_sigterm_stops_the_embedded_server(tmp_path, corpus):
+    """uvicorn ends a SIGTERM'd process by re-raising the signal, so pgserver's exit hook never
+    ran and PostgreSQL kept running; the app's shutdown now leaves the server itself."""
+    env = {k: v for k, v in ENV.items() if k != "RAG_DATABASE_URL"} | {"RAG_LLM_BACKEND": "fake"}
+    index = tmp_path / "idx"
+    assert rag("ingest", str(corpus), "--index", str(index), env=env, timeout=300).returncode == 0
+    _, server = _serve(index, env)
+    try:
+        assert (index / "postgres" / "postmaster.pid").exists()
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    pid_file = index / "postgres" / "postmaster.pid"
+    left = pid_file.read_text().split()[0] if pid_file.exists() else None
+    if left:
+        os.kill(int(left), signal.SIGTERM)  # do not leave a server behind when this fails
+    assert left is None, server.stderr.read()[-500:]
+
+
 def test_two_rag_serve_processes_answer_from_one_database_while_a_third_ingests(pg_url, tmp_path, corpus):
     """The scaling-out shape: two stateless `rag serve` processes on their own ports, one database,
     an ingest in a third process. Both answer alike, keep answering during the ingest, and find
@@ -297,12 +295,9 @@ def test_two_rag_serve_processes_answer_from_one_database_while_a_third_ingests(
     urls, servers = [], []
     try:
         for _ in range(2):
-            port = _free_port()
-            servers.append(subprocess.Popen([sys.executable, "-m", "rag.faces.cli", "serve", "--index", str(index), "--port", str(port)],
-                                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
-            urls.append(f"http://127.0.0.1:{port}")
-        for url, proc in zip(urls, servers):
-            _wait_ready(url, proc)
+            url, proc = _serve(index, env)
+            urls.append(url)
+            servers.append(proc)
         clients = [openai.OpenAI(base_url=f"{u}/v1", api_key="unused", max_retries=0, timeout=60) for u in urls]
         question = [{"role": "user", "content": "How much was trade between China and Russia in 2024?"}]
         first = [c.chat.completions.create(model="rag-news", messages=question) for c in clients]

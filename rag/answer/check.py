@@ -11,12 +11,13 @@ judge honest: a claim with a number or name that its evidence does not contain i
 "supported" by that evidence. The evidence is returned as citations shaped as in ``ask``, each
 quote the file's text at ``[start:end]``.
 
-This module does not generate text; its only model calls are the judge's yes/no questions.
+This module does not generate text; its only model calls are the judge's three-way questions.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import numpy as np
 
 from ..index.embed import Embedder
@@ -24,7 +25,7 @@ from ..index.retrieve import Retriever
 from ..text.slots import Conflict, conflicts, shared_share
 from ..text.words import counts, number_words, numbers, speakers, unmatched_names
 from ..types import Chunk, Citation, ClaimCheck
-from .judge import SupportJudge, Verdict
+from .judge import JudgeVerdict, SupportJudge
 from .verify import sentence_before
 
 
@@ -124,7 +125,7 @@ class ClaimChecker:
         evidence = [c.evidence(self.documents) for c in candidates]
         return self.decide(claim, candidates, self.judge.verdicts([claim] * len(candidates), evidence))
 
-    def decide(self, claim: str, candidates: list[Candidate], verdicts: list[Verdict]) -> ClaimCheck:
+    def decide(self, claim: str, candidates: list[Candidate], verdicts: list[JudgeVerdict]) -> ClaimCheck:
         """The verdict from the judge's three-way answers and the lexical checks, in order:
         stated by a sentence (the judge's "true" at ``supported_at``, no missing number or name);
         another count, another speaker, or one changed value (a year, date, name or a negation,

@@ -37,20 +37,18 @@ VERDICT_WORDS = ("true", "false", "unknown")
 
 
 @dataclass(frozen=True)
-class Verdict:
-    """The three-way question's answer: P(states it), P(makes it false), P(does not say)."""
+class JudgeVerdict:
+    """The three-way question's answer: P(states it), P(makes it false), P(does not say).
+    (Not ``verify.Verdict``, the answer check's lexical verdict on one sentence.)"""
 
     true: float
     false: float
     unknown: float
 
     @classmethod
-    def of(cls, probs: Sequence[float]) -> Verdict:
+    def of(cls, probs: Sequence[float]) -> JudgeVerdict:
         total = sum(probs)
         return cls(*(p / total for p in probs)) if total > 0 else cls(1 / 3, 1 / 3, 1 / 3)
-
-    def to_dict(self) -> dict:
-        return {"true": round(self.true, 4), "false": round(self.false, 4), "unknown": round(self.unknown, 4)}
 
 
 def _conversation(template: str, evidence: str, **asked: str) -> Messages:
@@ -89,7 +87,7 @@ class SupportJudge:
         conversations = [_conversation("judge_answers", e, question=q) for q, e in zip(questions, evidence, strict=True)]
         return [_yes_share(p) for p in self.scorer.score(conversations, ["yes", "no"], timeout=self.timeout)]
 
-    def verdicts(self, claims: Sequence[str], evidence: Sequence[str]) -> list[Verdict]:
+    def verdicts(self, claims: Sequence[str], evidence: Sequence[str]) -> list[JudgeVerdict]:
         """For each pair, one question with three answers (``prompts/judge_verdict.txt``): does
         the evidence state the claim, make it false, or not say? Read as probabilities
         normalised over the three words. A small model answers a lone yes/no question about
@@ -98,4 +96,4 @@ class SupportJudge:
         if not claims:
             return []
         conversations = [_conversation("judge_verdict", e, claim=c) for c, e in zip(claims, evidence, strict=True)]
-        return [Verdict.of(p) for p in self.scorer.score(conversations, list(VERDICT_WORDS), timeout=self.timeout)]
+        return [JudgeVerdict.of(p) for p in self.scorer.score(conversations, list(VERDICT_WORDS), timeout=self.timeout)]

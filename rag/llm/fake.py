@@ -50,8 +50,6 @@ class FakeLLM:
             passage = re.search(r"<<<\n(.*?)\n>>>", user, re.DOTALL)
             claim = re.search(r"\n(?:Statement|Question): (.*?)\n", user)
             share = _share(claim.group(1), passage.group(1)) if passage and claim else 0.5
-            if "makes this statement false" in user:  # the contradiction question: never sure
-                share = 0.0
             if "unknown -" in user:  # the three-way question: stated or not said, never "false"
                 out.append([share, 0.0, 1.0 - share])
                 continue
