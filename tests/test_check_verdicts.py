@@ -78,3 +78,21 @@ def test_verdict_probabilities_are_normalised_over_the_three_words():
     v = JudgeVerdict.of([0.2, 0.1, 0.1])
     assert (v.true, v.false, v.unknown) == pytest.approx((0.5, 0.25, 0.25))
     assert JudgeVerdict.of([0.0, 0.0, 0.0]).true == pytest.approx(1 / 3)
+
+
+def test_the_articles_title_says_who_the_leaders_of_a_sentence_are(checking):
+    # "The two leaders signed …": neither the sentence nor the one before names Xi or Putin; the
+    # article's title does. Without it the name veto blocked the judge's "true".
+    claim = "Xi and Putin signed more than 20 bilateral cooperation agreements."
+    result = checking("more than 20 bilateral cooperation agreements", (0.9, 0.05, 0.05)).check(claim)
+    assert result.verdict == "supported", result.explanation
+    assert "The two leaders signed" in result.evidence[0].quote
+
+
+def test_a_title_lends_names_but_never_numbers():
+    from rag.answer.check import lexical_veto
+
+    sentence = "The two ministers agreed on a 12 percent cut."
+    assert lexical_veto("Ruiz and Okafor agreed on a 12 percent cut.", sentence) is not None
+    assert lexical_veto("Ruiz and Okafor agreed on a 12 percent cut.", sentence, "Ruiz and Okafor meet in Lagos") is None
+    assert lexical_veto("Ruiz and Okafor agreed on a 15 percent cut.", sentence, "Ruiz and Okafor agree a 15 percent cut") is not None

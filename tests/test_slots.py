@@ -90,3 +90,17 @@ def test_check_does_not_read_a_number_counting_something_else_as_a_contradiction
     assistant, _ = make_assistant()
     result = assistant.check("Trade between China and Russia reached 244.8 billion U.S. dollars in 2024 after 31 rounds of talks.")
     assert result.verdict != "contradicted", result.explanation
+
+
+def test_a_full_name_is_given_by_one_part_and_an_ordinal_by_its_numeral():
+    from rag.text.words import unmatched_names
+
+    assert unmatched_names("Maria Elena Duarte won the vote.", "Duarte won the vote.") == set()
+    assert unmatched_names("Ana Ruiz met Duarte.", "Ruiz met Duarte.") == set()
+    # a part shared with another full name is not that name
+    assert unmatched_names("Donald Tusk spoke.", "Donald Trump spoke.") == {"tusk"}
+    # names joined by "and" are two names, not one: one of them does not cover the other
+    assert unmatched_names("Ruiz and Duarte spoke.", "Duarte spoke.") == {"ruiz"}
+    assert unmatched_names("veterans of the Second World War", "veterans of World War II") == set()
+    assert unmatched_names("veterans of World War II", "veterans of the Second World War") == set()
+    assert unmatched_names("the First World War", "World War II") == {"first"}

@@ -60,13 +60,15 @@ def count_conflict(claim: str, evidence: str) -> str | None:
     return None
 
 
-def lexical_veto(claim: str, evidence: str) -> str | None:
-    """Why ``evidence`` cannot state ``claim`` (a number or name it lacks, or another speaker), or None."""
+def lexical_veto(claim: str, evidence: str, title: str = "") -> str | None:
+    """Why ``evidence`` cannot state ``claim`` (a number or name it lacks, or another speaker), or
+    None. Names may also come from the article's ``title``: it says who "the two leaders" of a
+    sentence are. Numbers must be in the evidence itself."""
     given = numbers(evidence) | number_words(evidence)
     missing_numbers = (numbers(claim) | number_words(claim)) - given  # "ten years" against "15 years"
     if missing_numbers:
         return f"number not in the evidence: {', '.join(sorted(missing_numbers))}"
-    missing_names = unmatched_names(claim, evidence)
+    missing_names = unmatched_names(claim, f"{title}. {evidence}" if title else evidence)
     if missing_names:
         return f"name not in the evidence: {', '.join(sorted(missing_names))}"
     said_by, in_evidence = speakers(claim), speakers(evidence)
@@ -134,7 +136,7 @@ class ClaimChecker:
         ``contradicted_at`` and above its other two answers, unless that sentence is about
         another occasion (a date and another value differ): contradicted; else not found."""
         evidence = [c.evidence(self.documents) for c in candidates]
-        allowed = [lexical_veto(claim, e) is None for e in evidence]
+        allowed = [lexical_veto(claim, e, c.chunk.title or "") is None for c, e in zip(candidates, evidence)]
         best = max(range(len(candidates)), key=lambda i: (allowed[i], verdicts[i].true))
         if allowed[best] and verdicts[best].true >= self.supported_at:
             cite = candidates[best].citation(1, self.documents)

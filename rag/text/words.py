@@ -209,14 +209,52 @@ def run_initials(text: str) -> set[str]:
     return {initials for words in _runs(text) for initials in _initials(words)}
 
 
+ORDINALS = {"first": ("i", "1st"), "second": ("ii", "2nd"), "third": ("iii", "3rd"), "fourth": ("iv", "4th"), "fifth": ("v", "5th"),
+            "sixth": ("vi", "6th"), "seventh": ("vii", "7th"), "eighth": ("viii", "8th"), "ninth": ("ix", "9th"), "tenth": ("x", "10th")}
+_ORDINAL_FORMS = {form: word for word, forms in ORDINALS.items() for form in forms}
+
+
+def _ordinal_given(name: str, words: set[str], text: str) -> bool:
+    """An ordinal name in another of its forms: "Second" (World War) as "II" or "2nd", and back."""
+    if name in ORDINALS:
+        roman, numeral = ORDINALS[name]
+        return roman in words or re.search(rf"\b{numeral}\b", text.lower()) is not None
+    return _ORDINAL_FORMS.get(name, "") in words
+
+
+_NAME_RUN = re.compile(r"\b[A-Z][\w’'\-]*(?:\s+[A-Z][\w’'\-]*)+")
+
+
+def _name_runs(text: str) -> list[set[str]]:
+    """Runs of adjacent capitalised words (no "and" or "of" inside: those join two names), as
+    sets of their name words: "Kim Jong Un met Xi" -> [{"kim", "jong", "un", "xi"}]."""
+    return [run for m in _NAME_RUN.finditer(text) if len(run := names(m.group(0))) >= 2]
+
+
+def named_in_part(text: str, evidence: str) -> set[str]:
+    """Words of the text's multi-word names that the evidence names by a part: "Kim Jong Un" when
+    the evidence says "Kim", "Vladimir Putin" when it says "Putin". Not when the evidence's own
+    name around that part has a word the text's name lacks ("Donald Tusk" against "Donald Trump")."""
+    given, runs = names(evidence), _name_runs(evidence)
+    covered: set[str] = set()
+    for run in _name_runs(text):
+        shared = run & given
+        if shared and not any(other & shared and other - run for other in runs):
+            covered |= run
+    return covered
+
+
 def unmatched_names(text: str, evidence: str) -> set[str]:
     """The text's names that ``evidence`` does not give in any form: as the word, as another
-    form of it ("Russian" for "Russia"), as an initialism of them ("U.S." for "United States")
-    or spelled out ("Shanghai Cooperation Organization" for "SCO")."""
+    form of it ("Russian" for "Russia"), as an initialism of them ("U.S." for "United States"),
+    spelled out ("Shanghai Cooperation Organization" for "SCO"), an ordinal as a numeral
+    ("Second World War", "World War II") or a full name by one part ("Kim" for "Kim Jong Un")."""
     words, capitalised = word_forms(evidence), names(evidence)
     spelled = spelled_out(text, words | initialisms(evidence))
     runs = run_initials(evidence)
-    return {n for n in names(text) - words if n not in spelled and n not in runs and not any(_same_name(n, w) for w in capitalised)}
+    missing = {n for n in names(text) - words if n not in spelled and n not in runs and not any(_same_name(n, w) for w in capitalised)}
+    missing = {n for n in missing if not _ordinal_given(n, words, evidence)}
+    return missing - named_in_part(text, evidence) if missing else missing
 
 
 def number_words(text: str) -> set[str]:
