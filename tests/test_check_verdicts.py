@@ -96,3 +96,10 @@ def test_a_title_lends_names_but_never_numbers():
     assert lexical_veto("Ruiz and Okafor agreed on a 12 percent cut.", sentence) is not None
     assert lexical_veto("Ruiz and Okafor agreed on a 12 percent cut.", sentence, "Ruiz and Okafor meet in Lagos") is None
     assert lexical_veto("Ruiz and Okafor agreed on a 15 percent cut.", sentence, "Ruiz and Okafor agree a 15 percent cut") is not None
+
+
+def test_another_speaker_in_a_sentence_about_something_else_contradicts_nothing(checking):
+    # The closest sentence has its own speaker but shares little else with the claim: the claim
+    # is about a matter the articles never mention, not a quote given to the wrong person.
+    result = checking("no passage has this", (0.9, 0.05, 0.05)).check("Trump said tariffs on Brazil would rise next month.")
+    assert result.verdict == "not_found", result.explanation

@@ -130,8 +130,8 @@ class ClaimChecker:
     def decide(self, claim: str, candidates: list[Candidate], verdicts: list[JudgeVerdict]) -> ClaimCheck:
         """The verdict from the judge's three-way answers and the lexical checks, in order:
         stated by a sentence (the judge's "true" at ``supported_at``, no missing number or name);
-        another count, another speaker, or one changed value (a year, date, name or a negation,
-        the rest of the claim the same; a name only when the judge does not read the sentence
+        another count, another speaker or one changed value (a year, date, name or a negation),
+        the rest of the claim the same (a name only when the judge does not read the sentence
         as stating the claim): contradicted; the judge's "false" at
         ``contradicted_at`` and above its other two answers, unless that sentence is about
         another occasion (a date and another value differ): contradicted; else not found."""
@@ -148,7 +148,7 @@ class ClaimChecker:
                 cite = candidates[i].citation(1, self.documents)
                 return ClaimCheck(claim, "contradicted", (cite,), f"The articles give another number: “{cite.quote}” [1]", 1.0)
         said_by, closest = speakers(claim), evidence[0]
-        if said_by and (others := speakers(closest)) and not (said_by & others):
+        if said_by and (others := speakers(closest)) and not (said_by & others) and shared_share(claim, closest) >= self.same_rest:
             cite = candidates[0].citation(1, self.documents)
             return ClaimCheck(claim, "contradicted", (cite,), f"The articles have someone else saying it: “{cite.quote}” [1]", 1.0)
         for i, found in enumerate(differing):
