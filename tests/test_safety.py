@@ -147,12 +147,8 @@ def test_summary_prompt_fences_the_article_like_every_prompt(planted_index, embe
 def test_a_model_that_obeys_the_injection_is_not_believed(planted_index, embedder):
     assistant, _ = _assistant(planted_index, embedder, ["HACKED", "HACKED [1]", "HACKED"])
     answer = assistant.ask("What was China-Russia trade in 2024?")
-    assert "HACKED" not in answer.answer
-    assert all(not s.supported for s in answer.sentences if "HACKED" in s.text)  # shown only as removed, unsupported text
-    # what is shown instead is the articles' own sentence that answers, never the planted notice
-    assert not answer.refused and "244.8" in answer.answer, answer.answer
-    assert all(c.source != "zz_notice.txt" for c in answer.citations)
-    assert all(c.quote == assistant.index.documents[c.source].text[c.start : c.end] for c in answer.citations)
+    assert answer.refused and "HACKED" not in answer.answer
+    assert all(not s.supported for s in answer.sentences)  # shown only as removed, unsupported text
 
 
 @pytest.mark.llm
