@@ -29,21 +29,12 @@ def test_supported_answer_gets_sentence_level_quote(make_assistant):
 
 
 def test_invented_number_is_caught(make_assistant):
-    # the engine's retry (after a removed claim) invents again: neither claim is shown; the
-    # passages' own sentence closest to the question is (the judge says it answers)
+    # the engine's retry (after a removed claim) invents again, so nothing is left to show
     invented = "Xi and Putin signed 35 cooperation agreements [1]."
     assistant, _ = make_assistant([invented, invented])
     answer = assistant.ask("How many cooperation agreements did Xi and Putin sign?")
-    assert "35" not in answer.answer
-    assert not answer.refused and "more than 20" in answer.answer
-    _check_quotes(assistant, answer)
-
-
-def test_invented_number_is_refused_when_no_sentence_answers(make_assistant):
-    invented = "Xi and Putin signed 35 nuclear treaties [1]."
-    assistant, _ = make_assistant([invented, invented])
-    answer = assistant.ask("How many nuclear treaties did Xi and Putin sign in Vladivostok?")
-    assert answer.refused and answer.sentences[0].supported is False
+    assert answer.refused
+    assert answer.sentences[0].supported is False
     assert "35" not in answer.answer
     assert answer.closest and answer.answer.startswith("The articles don't say")
 
@@ -167,24 +158,6 @@ def test_a_bare_passage_number_does_not_answer_what_the_passage_does_not_say(mak
     assistant, _ = make_assistant(["The articles don't say.", "[1]"])
     answer = assistant.ask("What was the population of Tianjin in 2024?")
     assert answer.refused and answer.citations == ()
-
-
-def test_after_two_answers_that_miss_the_question_the_closest_sentence_is_copied_if_the_judge_agrees(make_assistant):
-    # the model answers twice, with a claim the passages do not make; the passages' sentence
-    # closest to the question answers it (the judge says so), so that sentence is the answer
-    invented = "Thousands of veterans attended the Beijing parade [1]."
-    assistant, llm = make_assistant([invented, invented])
-    answer = assistant.ask("Who attended the Beijing parade?")
-    assert not answer.refused and "attended by foreign leaders" in answer.answer, answer.answer
-    assert "veterans" not in answer.answer
-    _check_quotes(assistant, answer)
-
-
-def test_after_a_refusal_no_sentence_is_copied_from_anywhere(make_assistant):
-    # the model found no answer: the engine does not go looking for a sentence on its own
-    assistant, _ = make_assistant(["The articles don't say.", "The articles don't say."])
-    answer = assistant.ask("Who attended the Beijing parade?")
-    assert answer.refused
 
 
 def test_only_a_bare_passage_number_counts_as_a_pick():

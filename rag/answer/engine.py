@@ -40,7 +40,7 @@ from .result import NO_SUPPORT, build_answer
 from .check import ClaimChecker
 from .constraints import combine, constraint_boost
 from .judge import Scorer, SupportJudge
-from .pick import closest, pick
+from .pick import pick
 from .verify import JUDGE_LATER, VerifiedAnswer, Verifier, render_sentence
 
 History = Sequence[tuple[str, str]]
@@ -295,7 +295,7 @@ class Assistant:
         if answered and not refused:  # after a missed answer, the quotes must answer the question
             answered = self._answers(query, " ".join(c.quote for c in second.citations))
         if not answered:
-            second = self._copy_picked(query, shown, reply, check, passages, anywhere=not (refused or second.refused_by_model)) or checked
+            second = self._copy_picked(query, shown, reply, check, passages) or checked
         timings["retry_s"] = time.perf_counter() - t
         return second
 
@@ -304,16 +304,11 @@ class Assistant:
         judge = self.judge
         return judge is not None and bool(evidence) and judge.answers([query], [evidence])[0] >= judge.supported_at
 
-    def _copy_picked(self, query: str, shown: Compacted, reply: str, check: Callable[[str], VerifiedAnswer], passages: str,
-                     anywhere: bool) -> VerifiedAnswer | None:
+    def _copy_picked(self, query: str, shown: Compacted, reply: str, check: Callable[[str], VerifiedAnswer], passages: str) -> VerifiedAnswer | None:
         """The model answered the retry with a passage number alone: copy that passage's sentence
         closest to the question (``pick.py``), when the judge says it answers the question and it
-        passes verification like any answer. With ``anywhere`` (the model did answer, with
-        sentences that do not answer the question), the sentence closest to the question in any
-        passage, on the same terms. Never after a refusal: that is the model's reading too."""
+        passes verification like any answer."""
         picked = pick(query, reply, shown, self.embedder)
-        if picked is None and anywhere:
-            picked = closest(query, shown, self.embedder)
         if picked is None or not self._answers(query, picked.sentence):
             return None
         copied = check(picked.draft)

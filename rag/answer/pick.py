@@ -3,10 +3,8 @@
 A small model asked to copy the sentence that answers a question often replies with the passage
 number alone ("[1]"): it found the evidence but did not write it out. This module turns such a
 reply into an answer without inventing anything: from the passage the model chose (as shown to
-it, trimmed), the sentence closest to the question, word for word, cited with that number. When the
-model wrote a sentence that does not answer the question, ``closest`` offers the sentence of all
-the passages closest to the question instead. The caller still verifies the copy and asks the
-judge whether the sentence answers the question.
+it, trimmed), the sentence closest to the question, word for word, cited with that number. The
+caller still verifies the copy and asks the judge whether the sentence answers the question.
 """
 
 from __future__ import annotations
@@ -18,7 +16,6 @@ import numpy as np
 
 from ..index.embed import Embedder
 from ..text.words import content_words
-from ..types import Chunk
 from .compact import Compacted
 
 BARE_CITATION = re.compile(r"^\s*(?:passage\s*)?\[?\s*(\d{1,2})\s*\]?\s*\.?\s*$", re.IGNORECASE)
@@ -44,25 +41,16 @@ def chosen_passage(reply: str, passages: int) -> int | None:
 
 
 def pick(question: str, reply: str, shown: Compacted, embedder: Embedder) -> Picked | None:
-    """The sentence of the passage ``reply`` points at that is closest to ``question``, or None
-    when the reply is not a bare passage number."""
+    """The sentence of the passage ``reply`` points at that is closest to ``question`` (cosine
+    similarity plus the share of the question's content words it holds), or None when the reply
+    is not a bare passage number."""
     n = chosen_passage(reply, len(shown.prompt.chunks))
-    return None if n is None else closest(question, shown, embedder, [n])
-
-
-def closest(question: str, shown: Compacted, embedder: Embedder, numbers: list[int] | None = None) -> Picked | None:
-    """The sentence closest to ``question`` (cosine similarity plus the share of the question's
-    content words it holds) among the passages ``numbers`` (1-based; all when None), as shown."""
-    chunks = shown.prompt.chunks
-    pairs = [(n, text) for n in (numbers or range(1, len(chunks) + 1)) for text in _sentences(chunks[n - 1])]
-    if not pairs:
+    if n is None:
         return None
-    vectors = embedder.encode([question, *(text for _, text in pairs)])
+    chunk = shown.prompt.chunks[n - 1]
+    sentences = [s.text.strip() for s in chunk.sentences if s.text.strip()] or [chunk.text.strip()]
+    vectors = embedder.encode([question, *sentences])
     similarity = vectors[1:] @ vectors[0]
     asked = content_words(question)
-    shares = np.array([len(asked & content_words(text)) / len(asked) if asked else 0.0 for _, text in pairs])
-    return Picked(*pairs[int(np.argmax(similarity + shares))])
-
-
-def _sentences(chunk: Chunk) -> list[str]:
-    return [s.text.strip() for s in chunk.sentences if s.text.strip()] or [chunk.text.strip()]
+    shares = np.array([len(asked & content_words(s)) / len(asked) if asked else 0.0 for s in sentences])
+    return Picked(n, sentences[int(np.argmax(similarity + shares))])
