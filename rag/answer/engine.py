@@ -231,8 +231,7 @@ class Assistant:
         # another matter is held back). Nothing shown is taken back: the verdict on a sentence
         # does not depend on the sentences after it.
         t = time.perf_counter()
-        passages = _words_of(found)
-        out = _Shown(ready=lambda v: self.verifier.addresses(v, query, self.documents, passages))
+        out = _Shown(ready=lambda v: self.verifier.addresses(v, query, self.documents))
         pieces: list[str] = []
         checked_upto = 0
         for token in self.generate(self.build_messages(query, shown.prompt)):
@@ -290,12 +289,11 @@ class Assistant:
         t = time.perf_counter()
         reply = "".join(self.generate(self.build_messages(query, shown.prompt, template="answer_retry")))
         second = check(reply)
-        passages = _words_of(found)
-        answered = second.supported and self.verifier.addresses(second, query, self.documents, passages)
+        answered = second.supported and self.verifier.addresses(second, query, self.documents)
         if answered and not refused:  # after a missed answer, the quotes must answer the question
             answered = self._answers(query, " ".join(c.quote for c in second.citations))
         if not answered:
-            second = self._copy_picked(query, shown, reply, check, passages) or checked
+            second = self._copy_picked(query, shown, reply, check) or checked
         timings["retry_s"] = time.perf_counter() - t
         return second
 
@@ -304,7 +302,7 @@ class Assistant:
         judge = self.judge
         return judge is not None and bool(evidence) and judge.answers([query], [evidence])[0] >= judge.supported_at
 
-    def _copy_picked(self, query: str, shown: Compacted, reply: str, check: Callable[[str], VerifiedAnswer], passages: str) -> VerifiedAnswer | None:
+    def _copy_picked(self, query: str, shown: Compacted, reply: str, check: Callable[[str], VerifiedAnswer]) -> VerifiedAnswer | None:
         """The model answered the retry with a passage number alone: copy that passage's sentence
         closest to the question (``pick.py``), when the judge says it answers the question and it
         passes verification like any answer."""
@@ -312,7 +310,7 @@ class Assistant:
         if picked is None or not self._answers(query, picked.sentence):
             return None
         copied = check(picked.draft)
-        return copied if copied.supported and self.verifier.addresses(copied, query, self.documents, passages) else None
+        return copied if copied.supported and self.verifier.addresses(copied, query, self.documents) else None
 
     def _disagreement(self, query: str, found: news.NewsContext, checked: VerifiedAnswer) -> tuple[VerifiedAnswer, str]:
         """When the question asks about a fact two articles disagree on, the engine states the
@@ -374,11 +372,6 @@ def _silently(run: Run) -> Run:
 
 
 LEAD_MARKERS = re.compile(r"(?:\s*\[[^\]]*\]\s*)+")
-
-
-def _words_of(found: Retrieved) -> str:
-    """The retrieved passages' text, for ``Verifier.addresses``: the words the corpus uses here."""
-    return " ".join(c.text for c in found.chunks)
 
 
 def complete_prefix(draft: str) -> int:
