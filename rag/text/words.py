@@ -209,17 +209,18 @@ def run_initials(text: str) -> set[str]:
     return {initials for words in _runs(text) for initials in _initials(words)}
 
 
-ORDINALS = {"first": ("i", "1st"), "second": ("ii", "2nd"), "third": ("iii", "3rd"), "fourth": ("iv", "4th"), "fifth": ("v", "5th"),
+# "I" is left out as first's numeral: in a text it is far more often the pronoun.
+ORDINALS = {"first": ("", "1st"), "second": ("ii", "2nd"), "third": ("iii", "3rd"), "fourth": ("iv", "4th"), "fifth": ("v", "5th"),
             "sixth": ("vi", "6th"), "seventh": ("vii", "7th"), "eighth": ("viii", "8th"), "ninth": ("ix", "9th"), "tenth": ("x", "10th")}
-_ORDINAL_FORMS = {form: word for word, forms in ORDINALS.items() for form in forms}
+_ORDINAL_FORMS = {form: word for word, forms in ORDINALS.items() for form in forms if form}
 
 
 def _ordinal_given(name: str, words: set[str], text: str) -> bool:
     """An ordinal name in another of its forms: "Second" (World War) as "II" or "2nd", and back."""
     if name in ORDINALS:
         roman, numeral = ORDINALS[name]
-        return roman in words or re.search(rf"\b{numeral}\b", text.lower()) is not None
-    return _ORDINAL_FORMS.get(name, "") in words
+        return bool(roman) and roman in words or re.search(rf"\b{numeral}\b", text.lower()) is not None
+    return name in _ORDINAL_FORMS and name.isalpha() and _ORDINAL_FORMS[name] in words
 
 
 _NAME_RUN = re.compile(r"\b[A-Z][\w’'\-]*(?:\s+[A-Z][\w’'\-]*)+")
@@ -227,7 +228,7 @@ _NAME_RUN = re.compile(r"\b[A-Z][\w’'\-]*(?:\s+[A-Z][\w’'\-]*)+")
 
 def _name_runs(text: str) -> list[set[str]]:
     """Runs of adjacent capitalised words (no "and" or "of" inside: those join two names), as
-    sets of their name words: "Kim Jong Un met Xi" -> [{"kim", "jong", "un", "xi"}]."""
+    sets of their name words: "Kim Jong Un met Xi" -> [{"kim", "jong", "un"}]."""
     return [run for m in _NAME_RUN.finditer(text) if len(run := names(m.group(0))) >= 2]
 
 
