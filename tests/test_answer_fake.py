@@ -208,3 +208,20 @@ def test_the_question_names_may_stand_in_the_sentence_before_or_as_an_initialism
     assert assistant.verifier.addresses(verified("The council agreed to cut tariffs."), "What did the council agree in Oslo?", docs)
     assert not assistant.verifier.addresses(verified("The council agreed to cut tariffs."), "What did the council agree in Bergen?", docs)
     assert assistant.verifier.addresses(verified("NTC members also set a deadline."), "What did Nordic Trade Council members set?", docs)
+
+
+def test_the_questions_year_may_stand_in_the_articles_date(make_assistant):
+    # "Who opened the summit in 2025?" over a sentence dated by its article (2025-09-01) that
+    # gives no year: the claim may repeat the question's year; not another year, and not a year
+    # the question did not ask about
+    assistant, _ = make_assistant()
+    question = "Who opened the SCO summit in Tianjin in 2025?"
+    chunk = next(c for c in assistant.context(question).chunks if "opened the SCO summit" in c.text)
+    assert chunk.published.startswith("2025") and "2025" not in chunk.text
+
+    def supported(claim: str, asked: str) -> bool:
+        return assistant.verifier.verify(claim, [chunk], asked, assistant.documents).sentences[0].supported
+
+    assert supported("Chinese President Xi Jinping opened the SCO summit in Tianjin in 2025 [1].", question)
+    assert not supported("Chinese President Xi Jinping opened the SCO summit in Tianjin in 2024 [1].", question.replace("2025", "2024"))
+    assert not supported("Chinese President Xi Jinping opened the SCO summit in Tianjin in 2025 [1].", "Who opened the SCO summit in Tianjin?")

@@ -168,7 +168,10 @@ class Verifier:
     def judge(self, claim: str, chunk: Chunk, question: Focus, sims: np.ndarray, documents: dict[str, str] | None = None) -> Verdict:
         words = word_forms(chunk.text)
         passage_words = content_words(chunk.text)
-        missing_numbers = numbers(claim) - numbers(chunk.text)
+        # The question's year, repeated by the claim, may stand in the article's date rather than
+        # its text ("Who won the 2016 election?" over an article dated 2016-10-10 that says
+        # "won Sunday's election"), as it may for the question itself below.
+        missing_numbers = numbers(claim) - numbers(chunk.text) - (question.numbers & date_numbers(chunk.published))
         # A name the question supplied may stand in the claim without being in this passage
         # ("Xi and Putin signed..." citing "The two leaders signed..."), but only if some
         # retrieved passage has it: a question about "GDP" is never answered from trade figures.
