@@ -262,3 +262,18 @@ def test_alce_rechecks_with_the_engines_judge_when_given(verifier):
     no = SupportJudge(_YesNo(0.1), supported_at=0.5, timeout=5)
     assert quotes_support(verifier, claim, [quote], question, judge=yes)
     assert not quotes_support(verifier, claim, [quote], question, judge=no)
+
+
+def test_alce_reads_a_quote_with_its_articles_date(seed_index, embedder):
+    # the engine let the claim repeat the question's year because the cited article is dated in
+    # it; the ALCE re-check of that quote must see the same date, or it calls the claim unsupported
+    from rag import Assistant, Settings
+    from rag.eval.metrics import quotes_support
+
+    assistant = Assistant.from_settings(Settings(index_dir=seed_index, llm_backend="fake"), embedder=embedder)
+    quote = "Chinese President Xi Jinping opened the SCO summit in Tianjin, China, on Sept. 1."
+    claim = "Chinese President Xi Jinping opened the SCO summit in Tianjin in 2025."
+    question = "Who opened the SCO summit in Tianjin in 2025?"
+    assert not quotes_support(assistant.verifier, claim, [quote], question)
+    assert quotes_support(assistant.verifier, claim, [quote], question, published="2025-09-01")
+    assert not quotes_support(assistant.verifier, claim, [quote], question, published="2024-09-01")

@@ -25,7 +25,7 @@ from ..answer.verify import Verifier
 from ..errors import EvalError
 from ..text.sentences import split_sentences
 from ..text.words import MARKER
-from ..types import Answer, Chunk, Sentence
+from ..types import Answer, Chunk, Citation, Sentence
 from .golden import GoldenCase
 
 METRICS = (
@@ -78,23 +78,24 @@ def refusal_correct(answer: Answer, answerable: bool) -> bool:
     return answer.refused != answerable
 
 
-def _quote_chunk(text: str) -> Chunk:
+def _quote_chunk(text: str, published: str | None = None) -> Chunk:
     spans = split_sentences(text) or [(0, len(text))]
     sentences = tuple(Sentence(text[s:e], s, e) for s, e in spans)
-    return Chunk(id=_QUOTE_KEY, source=_QUOTE_KEY, start=0, end=len(text), text=text, sentences=sentences)
+    return Chunk(id=_QUOTE_KEY, source=_QUOTE_KEY, start=0, end=len(text), text=text, sentences=sentences, published=published)
 
 
 def quotes_support(verifier: Verifier, claim: str, quotes: Sequence[str], question: str,
                    context: Sequence[Chunk] = (), documents: dict[str, str] | None = None,
-                   judge: SupportJudge | None = None, cache: dict | None = None) -> bool:
+                   judge: SupportJudge | None = None, cache: dict | None = None, published: str | None = None) -> bool:
     """Whether the engine's checker accepts ``claim`` citing only ``quotes``. The retrieved
     ``context`` is given as the other passages, as in the engine, so question names it holds
     may stand in the claim; a verdict that moved the citation to the context counts as no. With
-    ``judge`` (the engine's ``SupportJudge``), the same semantic check as the engine's."""
+    ``judge`` (the engine's ``SupportJudge``), the same semantic check as the engine's.
+    ``published``: the quotes' article date, when they share one (it may give the question's year)."""
     if not quotes:
         return False
     text = " ".join(" ".join(q.split()) for q in quotes)
-    checked = verifier.verify(f"{claim} [1]", [_quote_chunk(text), *context], question, {**(documents or {}), _QUOTE_KEY: text},
+    checked = verifier.verify(f"{claim} [1]", [_quote_chunk(text, published), *context], question, {**(documents or {}), _QUOTE_KEY: text},
                               judge=judge, cache=cache)
     return bool(checked.sentences) and all(
         s.supported and s.citations and all(checked.citations[n - 1].source == _QUOTE_KEY for n in s.citations)
@@ -112,18 +113,23 @@ def alce_scores(answer: Answer, verifier: Verifier, question: str, context: Sequ
     shown = [s for s in answer.sentences if s.supported] if not answer.refused else []
     if not shown:
         return None, None, 0, 0
-    by_n = {c.n: c.quote for c in answer.citations}
+    by_n = {c.n: c for c in answer.citations}
+
+    def support(cites: list[Citation]) -> bool:
+        dates = {c.published for c in cites}
+        return quotes_support(verifier, sentence.text, [c.quote for c in cites], question, context, documents, judge, cache,
+                              published=dates.pop() if len(dates) == 1 else None)
+
     recalled = cited = relevant = 0
     cache: dict = {}  # the judge's verdicts, asked once per (sentence, quote)
     for sentence in shown:
-        quotes = [by_n[n] for n in sentence.citations if n in by_n]
-        full = quotes_support(verifier, sentence.text, quotes, question, context, documents, judge, cache)
+        cites = [by_n[n] for n in sentence.citations if n in by_n]
+        full = support(cites)
         recalled += full
-        for i, quote in enumerate(quotes):
+        for i, cite in enumerate(cites):
             cited += 1
-            alone = quotes_support(verifier, sentence.text, [quote], question, context, documents, judge, cache)
-            others = quotes[:i] + quotes[i + 1:]
-            needed = full and not quotes_support(verifier, sentence.text, others, question, context, documents, judge, cache)
+            alone = support([cite])
+            needed = full and not support(cites[:i] + cites[i + 1:])
             relevant += alone or needed
     precision = relevant / cited if cited else 0.0
     return recalled / len(shown), precision, len(shown) - recalled, cited - relevant
