@@ -206,7 +206,7 @@ def markdown(results: list[dict], writes: dict, command: str, seconds: float, wh
             + f": **{'met' if met else 'not met'}**. Both HNSW indexes need a larger ef_search at this size, and the postings "
             "a deeper list per word, each paid in latency; neither was tried here.",
         ]
-    if big["n"] < 1_000_000:
+    else:
         import math
 
         n, p, m = big["n"], big["pg_build"], big["PostgreSQL"]

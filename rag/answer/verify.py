@@ -171,7 +171,8 @@ class Verifier:
         # The question's year, repeated by the claim, may stand in the article's date rather than
         # its text ("Who won the 2016 election?" over an article dated 2016-10-10 that says
         # "won Sunday's election"), as it may for the question itself below.
-        missing_numbers = numbers(claim) - numbers(chunk.text) - (question.numbers & date_numbers(chunk.published))
+        given, dated = numbers(chunk.text), date_numbers(chunk.published)
+        missing_numbers = numbers(claim) - given - (question.numbers & dated)
         # A name the question supplied may stand in the claim without being in this passage
         # ("Xi and Putin signed..." citing "The two leaders signed..."), but only if some
         # retrieved passage has it: a question about "GDP" is never answered from trade figures.
@@ -187,7 +188,7 @@ class Verifier:
             return Verdict(False, score, quote, f"numbers not in passage: {', '.join(sorted(missing_numbers))}")
         # A year or figure the question states must be in the evidence (or its article's date):
         # the 2024 figure does not answer "... in 2019?".
-        missing_asked = question.numbers - numbers(chunk.text) - date_numbers(chunk.published)
+        missing_asked = question.numbers - given - dated
         if missing_asked:
             return Verdict(False, score, quote, f"the question's numbers are not in passage: {', '.join(sorted(missing_asked))}")
         if missing_names:

@@ -114,22 +114,22 @@ def alce_scores(answer: Answer, verifier: Verifier, question: str, context: Sequ
     if not shown:
         return None, None, 0, 0
     by_n = {c.n: c for c in answer.citations}
+    cache: dict = {}  # the judge's verdicts, asked once per (sentence, quote)
 
-    def support(cites: list[Citation]) -> bool:
+    def support(claim: str, cites: list[Citation]) -> bool:
         dates = {c.published for c in cites}
-        return quotes_support(verifier, sentence.text, [c.quote for c in cites], question, context, documents, judge, cache,
+        return quotes_support(verifier, claim, [c.quote for c in cites], question, context, documents, judge, cache,
                               published=dates.pop() if len(dates) == 1 else None)
 
     recalled = cited = relevant = 0
-    cache: dict = {}  # the judge's verdicts, asked once per (sentence, quote)
     for sentence in shown:
         cites = [by_n[n] for n in sentence.citations if n in by_n]
-        full = support(cites)
+        full = support(sentence.text, cites)
         recalled += full
         for i, cite in enumerate(cites):
             cited += 1
-            alone = support([cite])
-            needed = full and not support(cites[:i] + cites[i + 1:])
+            alone = support(sentence.text, [cite])
+            needed = full and not support(sentence.text, cites[:i] + cites[i + 1:])
             relevant += alone or needed
     precision = relevant / cited if cited else 0.0
     return recalled / len(shown), precision, len(shown) - recalled, cited - relevant

@@ -209,18 +209,19 @@ def run_initials(text: str) -> set[str]:
     return {initials for words in _runs(text) for initials in _initials(words)}
 
 
-# "I" is left out as first's numeral: in a text it is far more often the pronoun.
-ORDINALS = {"first": ("", "1st"), "second": ("ii", "2nd"), "third": ("iii", "3rd"), "fourth": ("iv", "4th"), "fifth": ("v", "5th"),
-            "sixth": ("vi", "6th"), "seventh": ("vii", "7th"), "eighth": ("viii", "8th"), "ninth": ("ix", "9th"), "tenth": ("x", "10th")}
-_ORDINAL_FORMS = {form: word for word, forms in ORDINALS.items() for form in forms if form}
+_ORDINAL_NUMERALS = {"first": "1st", "second": "2nd", "third": "3rd", "fourth": "4th", "fifth": "5th",
+                     "sixth": "6th", "seventh": "7th", "eighth": "8th", "ninth": "9th", "tenth": "10th"}
+# "I" is left out as first's Roman numeral: in a text it is far more often the pronoun.
+_ORDINAL_ROMANS = {"second": "ii", "third": "iii", "fourth": "iv", "fifth": "v", "sixth": "vi", "seventh": "vii",
+                   "eighth": "viii", "ninth": "ix", "tenth": "x"}
+_ROMAN_ORDINALS = {roman: word for word, roman in _ORDINAL_ROMANS.items()}
 
 
 def _ordinal_given(name: str, words: set[str], text: str) -> bool:
     """An ordinal name in another of its forms: "Second" (World War) as "II" or "2nd", and back."""
-    if name in ORDINALS:
-        roman, numeral = ORDINALS[name]
-        return bool(roman) and roman in words or re.search(rf"\b{numeral}\b", text.lower()) is not None
-    return name in _ORDINAL_FORMS and name.isalpha() and _ORDINAL_FORMS[name] in words
+    if name in _ORDINAL_NUMERALS:
+        return _ORDINAL_ROMANS.get(name) in words or re.search(rf"\b{_ORDINAL_NUMERALS[name]}\b", text.lower()) is not None
+    return _ROMAN_ORDINALS.get(name) in words
 
 
 _NAME_RUN = re.compile(r"\b[A-Z][\w’'\-]*(?:\s+[A-Z][\w’'\-]*)+")
@@ -253,8 +254,8 @@ def unmatched_names(text: str, evidence: str) -> set[str]:
     words, capitalised = word_forms(evidence), names(evidence)
     spelled = spelled_out(text, words | initialisms(evidence))
     runs = run_initials(evidence)
-    missing = {n for n in names(text) - words if n not in spelled and n not in runs and not any(_same_name(n, w) for w in capitalised)}
-    missing = {n for n in missing if not _ordinal_given(n, words, evidence)}
+    missing = {n for n in names(text) - words
+               if n not in spelled and n not in runs and not any(_same_name(n, w) for w in capitalised) and not _ordinal_given(n, words, evidence)}
     return missing - named_in_part(text, evidence) if missing else missing
 
 
