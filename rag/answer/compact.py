@@ -27,6 +27,7 @@ from ..ingest.chunk import estimate_tokens
 from ..settings import Settings
 from ..text.words import content_words, names, numbers
 from ..types import Chunk, Sentence
+from .constraints import carries_numbers
 
 
 @dataclass(frozen=True)
@@ -106,8 +107,26 @@ def score_sentences(question: str, chunks: list[Chunk], embedder: Embedder, lexi
     return out
 
 
+def on_the_asked_edition(question: str, found: Retrieved) -> Retrieved:
+    """``found`` without the passages that lack a number the question states (a year, an edition,
+    a quarter), when some passage carries them all: "Who won the 2020 Classic?" is answered from
+    the 2020 report, not from the 2022 and 2023 reports that share every other word. Those
+    passages cannot support a claim (the verifier wants the question's numbers in the evidence);
+    shown, they take the budget of the asked edition's sentences and lead the model to the wrong
+    edition. Unchanged when the question states no number or no passage carries them all."""
+    if not numbers(question):
+        return found
+    keep = [i for i, c in enumerate(found.chunks) if carries_numbers(question, found.members.get(c.id, (c,)))]
+    if not keep or len(keep) == len(found.chunks):
+        return found
+    hits = tuple(found.hits[i] for i in keep) if len(found.hits) == len(found.chunks) else found.hits
+    return replace(found, hits=hits, chunks=tuple(found.chunks[i] for i in keep))
+
+
 def compact(question: str, found: Retrieved, embedder: Embedder, budget: ContextBudget) -> Compacted:
-    """Trim ``found`` to the supporting sentences within ``budget`` (see the module docstring)."""
+    """Trim ``found`` to the supporting sentences within ``budget`` (see the module docstring),
+    after leaving out passages about another edition than the asked one (``on_the_asked_edition``)."""
+    found = on_the_asked_edition(question, found)
     chunks = list(found.chunks)
     if not chunks:
         return Compacted(found, found, ())

@@ -61,6 +61,15 @@ def constraint_boost(question: str, factor: float) -> Callable[[Chunk], float] |
     return boost
 
 
+def carries_numbers(question: str, chunks: tuple[Chunk, ...] | list[Chunk]) -> bool:
+    """Whether the chunks (a passage and its reprints) carry every number ``question`` states, in
+    their text or their article's date: the verifier accepts no claim from a passage that lacks
+    one ("the question's numbers are not in passage")."""
+    wanted = numbers(question)
+    have = set().union(*(numbers(c.text) | date_numbers(c.published) for c in chunks)) if chunks else set()
+    return wanted <= have
+
+
 def combine(*boosts: Callable[[Chunk], float] | None) -> Callable[[Chunk], float] | None:
     """The product of the given boosts (None ones left out); None when none is given."""
     active = [b for b in boosts if b is not None]

@@ -94,6 +94,14 @@ def _richer(a: Sentence, b: Sentence) -> bool:
     return len(wb - wa) > len(wa - wb)
 
 
+def _other_values(a: str, b: str) -> bool:
+    """Whether each sentence has a number the other lacks: "X won the 2022 Classic" and "Y won
+    the 2020 Classic" are two editions (or a disagreement), not one wire sentence reprinted,
+    however alike their wording. A number only one of them gives (a date added) is a reprint."""
+    na, nb = numbers(a), numbers(b)
+    return bool(na - nb) and bool(nb - na)
+
+
 def build_context(found: Retrieved, k: int, vectors: SentenceVectors, *, reprint_similarity: float) -> NewsContext:
     """Group the retrieved chunks (best first) into at most ``k`` passages, merging reprints."""
     passages: list[Passage] = []
@@ -105,7 +113,7 @@ def build_context(found: Retrieved, k: int, vectors: SentenceVectors, *, reprint
             sims = vectors.of(items) @ vectors.of([sc for _, _, sc in earlier]).T
             for i in range(len(items)):
                 j = int(np.argmax(sims[i]))
-                if sims[i, j] >= reprint_similarity:
+                if sims[i, j] >= reprint_similarity and not _other_values(items[i][0].text, earlier[j][2][0].text):
                     duplicates[i] = earlier[j][:2]
         for i, (p_i, j) in duplicates.items():
             target = passages[p_i]

@@ -42,6 +42,8 @@ NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 CAPITALISED = re.compile(r"\b[A-Z][A-Za-z’'\-]*")
 WORDS = re.compile(r"[a-z0-9]+")
 MARKER = re.compile(r"\s*\[\d+\]")
+QUARTER = re.compile(r"\bQ(?P<q>[1-4])\b|\b(?P<nth>first|second|third|fourth|1st|2nd|3rd|4th)[\s-]+quarter\b", re.IGNORECASE)
+QUARTER_NUMBERS = {"1": 1, "2": 2, "3": 3, "4": 4, "first": 1, "second": 2, "third": 3, "fourth": 4, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4}
 
 
 def norm_word(word: str) -> str:
@@ -60,8 +62,11 @@ def stem(word: str) -> str:
 
 
 def numbers(text: str) -> set[str]:
-    found = set()
-    for raw in NUMBER.findall(text):
+    """Every figure of a text, normalised (``"1,090"`` -> ``"1090"``, ``"21.0"`` -> ``"21"``); a
+    quarter of a year is one value however written (``"Q2"``, ``"second-quarter"``, ``"2nd
+    quarter"`` -> ``"q2"``), so "Q2" is not the figure 2 and a second-quarter report gives it."""
+    found = {f"q{QUARTER_NUMBERS[(m['q'] or m['nth']).lower()]}" for m in QUARTER.finditer(text)}
+    for raw in NUMBER.findall(QUARTER.sub(" ", text)):
         value = re.sub(r",(?=\d{3}\b)", "", raw).rstrip(".,")
         found.add(value[:-2] if value.endswith(".0") else value)
     return found
