@@ -11,7 +11,7 @@ query words win). When no query word is common, every matching chunk is scored: 
 a chunk outside those candidates is missed; recall against exact BM25 is measured in
 BENCHMARKS.md ("Index stores"). An article filter scores every matching chunk of the allowed
 articles (``EXACT``), as before. The two lists are
-fused in Python by reciprocal rank, exactly as ``retrieve.Retriever`` does; a "row" here is a
+asked for at once on two pooled connections, and fused in Python by reciprocal rank, exactly as ``retrieve.Retriever`` does; a "row" here is a
 chunk's id in the database. Measured against fusing in SQL: see BENCHMARKS.md, "Index stores".
 
 An ``ArticleFilter`` becomes the list of document ids it allows, read once from the documents'
@@ -21,6 +21,7 @@ metadata with the same ``ArticleFilter.matches``.
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 import numpy as np
@@ -161,8 +162,12 @@ class PgRetriever:
     def retrieve(self, query: str, k: int, boost: Callable[[Chunk], float] | None = None) -> Retrieved:
         """Top ``k`` fused candidates, as ``Retriever.retrieve``."""
         depth = max(self.candidate_k, k)
-        dense = self._dense(query, depth)
-        sparse = self._sparse(query, depth)
+        # The two lists at once, each on its own pooled connection (so in its own server
+        # process): the hybrid waits for the slower one, not for both in turn.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-pg-sparse") as side:
+            pending = side.submit(self._sparse, query, depth)
+            dense = self._dense(query, depth)
+            sparse = pending.result()
         if not dense and not sparse:
             return Retrieved((), (), 0.0)
         found = {i: (d, c) for i, _, d, c in dense + sparse}
