@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from rag.answer.news import SentenceVectors, build_context
+from rag.answer.verify import Focus, article_heading
 from rag.text.words import numbers
 
 REPORTS = {
@@ -70,6 +71,30 @@ def test_two_editions_alike_but_for_their_figures_are_not_one_reprint(editions, 
     assert all(len({c.source for c in context.members.get(p.id, (p,))}) == 1 for p in context.chunks)
 
 
+def test_the_judge_reads_the_sentence_with_the_answers_name_under_the_articles_title(editions, embedder):
+    claim = "Greta Holm was the umpire of the 2020 Fenwick Regatta final [1]."
+    assistant, llm = _assistant(editions, embedder, [claim] * 2)
+    assistant.ask("Who was the umpire of the 2020 Fenwick Regatta final?")
+    judged = [m[-1]["content"] for m in llm.judged]
+    # the quote is the sentence naming Holm (not the lead sharing "2020 Fenwick Regatta"), read
+    # under the article's title, which says which edition it reports
+    assert any("Umpire Greta Holm started the final" in j and "the 2020 Fenwick Regatta ended" in j for j in judged), judged
+
+
+def test_the_title_never_lends_the_answers_own_names_or_numbers():
+    from rag.types import Chunk, Sentence
+
+    lead = "The 2020 Fenwick Regatta ended with victory for Casimir Loft."
+    chunk = Chunk("a:0-1", "a", 0, 1, "x", (Sentence("x", 0, 1),), title=lead)
+    asked = Focus({"fenwick", "regatta"}, {"umpire", "fenwick", "regatta"}, set(), frozenset({"2020"}))
+    quote = "Umpire Greta Holm started the final an hour late."
+    assert article_heading("Greta Holm was the umpire of the 2020 Fenwick Regatta.", chunk, quote, asked).startswith(lead)
+    assert article_heading("Casimir Loft was the umpire of the 2020 Fenwick Regatta.", chunk, quote, asked) == ""  # Loft: title only
+    assert article_heading("Greta Holm was the umpire of the 2021 Fenwick Regatta.", chunk, quote, asked) == ""  # 2021: not asked
+    assert article_heading("Greta Holm was the umpire.", chunk, lead + " " + quote, asked) == ""  # the title is already there
+    assert article_heading("Greta Holm was the umpire.", chunk, quote, asked) == ""  # it lends nothing the claim needs
+
+
 @pytest.mark.parametrize("text, value", [
     ("its Q2 2024 results", {"q2", "2024"}),
     ("second-quarter 2024 revenue of $263 million", {"q2", "2024", "263"}),
@@ -79,3 +104,17 @@ def test_two_editions_alike_but_for_their_figures_are_not_one_reprint(editions, 
 def test_a_quarter_is_one_value_however_written(text, value):
     assert numbers(text) == value
 
+
+def test_a_disagreement_is_stated_only_between_reports_of_the_asked_edition():
+    from rag.answer.news import relevant_conflicts
+    from rag.types import Chunk, Conflict, Sentence
+
+    def side(text: str, published: str) -> tuple[Sentence, Chunk]:
+        sentence = Sentence(text, 0, len(text))
+        return sentence, Chunk(f"{published}:0", f"{published}.txt", 0, len(text), text, (sentence,), published=published)
+
+    days = Conflict("date", "date", ("2020-09-15", "2018-03-06"),
+                    side("The team shipped version 3.0 of the database on September 15.", "2020-09-16"),
+                    side("The project released version 2.0 of its database on Tuesday.", "2018-03-07"))
+    assert relevant_conflicts((days,), "When was version 3.0 released?") == []  # 2.0's day disputes nothing about 3.0
+    assert relevant_conflicts((days,), "When was the database released?") == [days]  # no edition asked: both stand

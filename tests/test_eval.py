@@ -277,3 +277,26 @@ def test_alce_reads_a_quote_with_its_articles_date(seed_index, embedder):
     assert not quotes_support(assistant.verifier, claim, [quote], question)
     assert quotes_support(assistant.verifier, claim, [quote], question, published="2025-09-01")
     assert not quotes_support(assistant.verifier, claim, [quote], question, published="2024-09-01")
+
+
+def test_alce_reads_a_quote_under_its_articles_title(seed_index, embedder):
+    # the engine's judge read the quote under its article's title, which names the asked event;
+    # the ALCE re-check of that quote asks the same judge the same question
+    from rag import Assistant, Settings
+    from rag.eval.metrics import quotes_support
+
+    assistant = Assistant.from_settings(Settings(index_dir=seed_index, llm_backend="fake"), embedder=embedder)
+    judge = assistant.judge  # the fake judge: P(yes) is the share of the claim's words the passage holds
+    title = "The 2020 Fenwick Regatta ended with victory for Casimir Loft"
+    quote = "Umpire Greta Holm started the final an hour late."
+    claim = "Greta Holm was the umpire of the 2020 Fenwick Regatta final."
+    question = "Who was the umpire of the 2020 Fenwick Regatta final?"
+    from rag.types import Chunk, Sentence
+
+    lead = Chunk("r:0-60", "regatta_2020.txt", 0, 60, title + ".", (Sentence(title + ".", 0, 60),), published="2020-06-15")  # retrieved
+    before = len(assistant.llm.judged)
+    quotes_support(assistant.verifier, claim, [quote], question, [lead], judge=judge, published="2020-06-15", title=title)
+    assert any(title in m[-1]["content"] for m in assistant.llm.judged[before:])
+    before = len(assistant.llm.judged)
+    quotes_support(assistant.verifier, claim, [quote], question, [lead], judge=judge, published="2020-06-15")
+    assert assistant.llm.judged[before:] and not any(title in m[-1]["content"] for m in assistant.llm.judged[before:])

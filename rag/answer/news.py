@@ -217,12 +217,23 @@ def find_conflicts(context: NewsContext, vectors: SentenceVectors, *, topic_simi
     return tuple(found.values())
 
 
+def _year(chunk: Chunk) -> set[str]:
+    """The year of the chunk's article date, as ``numbers`` writes it (not its month or day: a
+    version 3 is not "stated" by an article of March)."""
+    return {chunk.published[:4]} if chunk.published and chunk.published[:4].isdigit() else set()
+
+
 def relevant_conflicts(conflicts: tuple[Conflict, ...], question: str) -> list[Conflict]:
     """Conflicts about what the question asks: its topic word is in the question and the
-    question asks for that kind of value (where / when / how many) or names one of the values."""
+    question asks for that kind of value (where / when / how many) or names one of the values,
+    and both sentences are about what it states (its years and numbers are in each, or the year
+    in its article's date): "When was version 3.0 released?" is not disputed by the 2.0 release's day."""
     terms = content_words(question)
+    stated = numbers(question)
     out = []
     for c in conflicts:
+        if not all(stated <= numbers(s.text) | _year(chunk) for s, chunk in (c.first, c.second)):
+            continue
         named = any(v.lower() in question.lower() for v in c.values)
         asks = {"place": WHERE, "date": WHEN, "number": HOW_MANY}[c.kind].search(question)
         if (c.topic in terms or c.kind == "date") and (asks or named):

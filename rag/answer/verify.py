@@ -50,6 +50,30 @@ def sentence_before(chunk: Chunk, i: int, documents: dict[str, str] | None) -> s
     return flat[spans[-1][0] : spans[-1][1]] if spans else ""
 
 
+def article_heading(claim: str, chunk: Chunk, evidence: str, question: Focus | None) -> str:
+    """The article's title as a line to read the quote under, for the judge, or "".
+
+    A claim restates what the question asked about, and a later sentence of a report rarely
+    repeats it: "Estelle Varnham chaired the judges of the 2020 Ashcombe Prize" over "Chair of
+    judges Estelle Varnham called it …", whose article is headed "The 2020 Ashcombe Prize for
+    fiction went to …". The title may lend only that: it is given when the claim repeats a name
+    or number of the question that the quote lacks and the title has, and every name and number
+    of the claim that the question did not state is in the quote itself, so the answer's own
+    people and figures never come from it ("Corin Maddox chaired …" under that heading is not
+    given it; Maddox is only in the title). Otherwise "": an unneeded title about another
+    matter only distracts a small judge."""
+    title = (chunk.title or "").rstrip("…").strip()
+    if not title or question is None or title[:60] in evidence:
+        return ""
+    claim_names, claim_numbers, have_names, have_numbers = names(claim), numbers(claim), word_forms(evidence), numbers(evidence)
+    lacking = ((claim_names & question.names) - have_names) | ((claim_numbers & question.numbers) - have_numbers)
+    if not lacking & (word_forms(title) | numbers(title)):
+        return ""
+    if (claim_names - question.names) - have_names or (claim_numbers - question.numbers) - have_numbers:
+        return ""
+    return f"{title} …\n"
+
+
 def wrong_speaker(claim: str, chunk: Chunk, quote: tuple[int, int], documents: dict[str, str] | None = None) -> str | None:
     """Why the quoted sentences cannot carry ``claim``'s attribution: the claim has one person
     saying something and the quote has someone else saying it ("Putin said …" of Xi's words).
@@ -182,7 +206,7 @@ class Verifier:
         missing_focus = focus_terms - passage_words
         overlap = len(claim_words & passage_words) / len(claim_words) if claim_words else 0.0
         best_sim = float(sims.max()) if len(sims) else 0.0
-        quote = self._quote(claim, chunk, sims)
+        quote = self._quote(claim, chunk, sims, question)
         score = overlap + best_sim - 0.5 * len(missing_numbers) - 0.3 * len(missing_names)
         if missing_numbers:
             return Verdict(False, score, quote, f"numbers not in passage: {', '.join(sorted(missing_numbers))}")
@@ -207,15 +231,22 @@ class Verifier:
             return Verdict(False, score, quote, f"question terms not in passage: {', '.join(sorted(missing_focus))}", judge_decides=whole)
         return Verdict(True, score, quote, "supported")
 
-    def _quote(self, claim: str, chunk: Chunk, sims: np.ndarray) -> tuple[int, int]:
+    def _quote(self, claim: str, chunk: Chunk, sims: np.ndarray, question: Focus | None = None) -> tuple[int, int]:
         """The sentence that best carries the claim, widened to a neighbour that holds the
-        numbers or names the best one lacks."""
+        numbers or names the best one lacks. First the sentence holding most of what the claim
+        adds to the question (its numbers, names and words that the question did not state):
+        "Estelle Varnham chaired the judges of the 2020 Ashcombe Prize" is carried by "Chair of
+        judges Estelle Varnham …", not by the lead sentence that shares the question's "2020
+        Ashcombe Prize"; then the one sharing most with the whole claim."""
         nums, nms, cw = numbers(claim), names(claim), content_words(claim)
+        own = (nums - question.numbers, nms - question.names, cw - question.terms) if question else (set(), set(), set())
 
-        def score(i: int) -> float:
+        def score(i: int) -> tuple[int, float]:
             s = chunk.sentences[i].text
-            hit_words = len(cw & content_words(s)) / len(cw) if cw else 0.0
-            return 2 * len(nums & numbers(s)) + len(nms & word_forms(s)) + 3 * hit_words + 2 * float(sims[i])
+            given, named, words = numbers(s), word_forms(s), content_words(s)
+            hit_words = len(cw & words) / len(cw) if cw else 0.0
+            adds = len(own[0] & given) + len(own[1] & named) + len(own[2] & words)
+            return adds, 2 * len(nums & given) + len(nms & named) + 3 * hit_words + 2 * float(sims[i])
 
         best = max(range(len(chunk.sentences)), key=score)
         lo = hi = best
@@ -273,7 +304,7 @@ class Verifier:
                     best = max(supported, key=lambda n: others[n][0].score)
                     good, verdicts = [best], {**verdicts, **others}
             if good and judge is not None:
-                stated = {n: self._stated(claim.text, verdicts[n][1], judge, {} if cache is None else cache, documents) for n in good}
+                stated = {n: self._stated(claim.text, verdicts[n][1], judge, {} if cache is None else cache, documents, focus) for n in good}
                 if pending is None and not any(v is True for v in stated.values()) and any(v is None for v in stated.values()):
                     pending = i  # needs the judge, which is busy writing the answer: decided later
                 good = [n for n, v in stated.items() if v]
@@ -302,7 +333,7 @@ class Verifier:
         return VerifiedAnswer(tuple(sentences), tuple(by_key.values()), refused_by_model, pending)
 
     def _stated(self, claim: str, supporters: list[tuple[Chunk, Verdict]], judge: SupportJudge | object, cache: dict[tuple[str, str], float],
-                documents: dict[str, str] | None = None) -> bool | None:
+                documents: dict[str, str] | None = None, question: Focus | None = None) -> bool | None:
         """Whether one of the lexically supporting quotes states ``claim``: a near-verbatim copy
         does; otherwise the judge must say yes. The best quote is asked first. With
         ``judge=JUDGE_LATER`` (the model is busy writing), None: not decided yet."""
@@ -312,6 +343,7 @@ class Verifier:
             if not verdict.judge_decides and is_copy(claim, quote, self.verbatim_ratio):
                 return True
             context = (sentence_before(chunk, lo, documents) + " ").lstrip()
+            context = article_heading(claim, chunk, context + quote, question) + context
             key = (claim, context + quote)
             if key not in cache:
                 if not isinstance(judge, SupportJudge):

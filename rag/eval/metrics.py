@@ -78,24 +78,26 @@ def refusal_correct(answer: Answer, answerable: bool) -> bool:
     return answer.refused != answerable
 
 
-def _quote_chunk(text: str, published: str | None = None) -> Chunk:
+def _quote_chunk(text: str, published: str | None = None, title: str | None = None) -> Chunk:
     spans = split_sentences(text) or [(0, len(text))]
     sentences = tuple(Sentence(text[s:e], s, e) for s, e in spans)
-    return Chunk(id=_QUOTE_KEY, source=_QUOTE_KEY, start=0, end=len(text), text=text, sentences=sentences, published=published)
+    return Chunk(id=_QUOTE_KEY, source=_QUOTE_KEY, start=0, end=len(text), text=text, sentences=sentences, published=published, title=title)
 
 
 def quotes_support(verifier: Verifier, claim: str, quotes: Sequence[str], question: str,
                    context: Sequence[Chunk] = (), documents: dict[str, str] | None = None,
-                   judge: SupportJudge | None = None, cache: dict | None = None, published: str | None = None) -> bool:
+                   judge: SupportJudge | None = None, cache: dict | None = None, published: str | None = None,
+                   title: str | None = None) -> bool:
     """Whether the engine's checker accepts ``claim`` citing only ``quotes``. The retrieved
     ``context`` is given as the other passages, as in the engine, so question names it holds
     may stand in the claim; a verdict that moved the citation to the context counts as no. With
     ``judge`` (the engine's ``SupportJudge``), the same semantic check as the engine's.
-    ``published``: the quotes' article date, when they share one (it may give the question's year)."""
+    ``published``, ``title``: the quotes' article date and title, when they share one (the date may
+    give the question's year; the judge reads the quote under the title, as in the engine)."""
     if not quotes:
         return False
     text = " ".join(" ".join(q.split()) for q in quotes)
-    checked = verifier.verify(f"{claim} [1]", [_quote_chunk(text, published), *context], question, {**(documents or {}), _QUOTE_KEY: text},
+    checked = verifier.verify(f"{claim} [1]", [_quote_chunk(text, published, title), *context], question, {**(documents or {}), _QUOTE_KEY: text},
                               judge=judge, cache=cache)
     return bool(checked.sentences) and all(
         s.supported and s.citations and all(checked.citations[n - 1].source == _QUOTE_KEY for n in s.citations)
@@ -117,9 +119,9 @@ def alce_scores(answer: Answer, verifier: Verifier, question: str, context: Sequ
     cache: dict = {}  # the judge's verdicts, asked once per (sentence, quote)
 
     def support(claim: str, cites: list[Citation]) -> bool:
-        dates = {c.published for c in cites}
+        dates, titles = {c.published for c in cites}, {c.title for c in cites}
         return quotes_support(verifier, claim, [c.quote for c in cites], question, context, documents, judge, cache,
-                              published=dates.pop() if len(dates) == 1 else None)
+                              published=dates.pop() if len(dates) == 1 else None, title=titles.pop() if len(titles) == 1 else None)
 
     recalled = cited = relevant = 0
     for sentence in shown:
