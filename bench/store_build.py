@@ -112,6 +112,8 @@ def faiss_store(n: int, vectors: np.ndarray, chunks: list, docs: list, settings,
     if stamp.is_file():
         built = json.loads(stamp.read_text())
         index = faiss.read_index(str(folder / "faiss.index"))
+        if hasattr(index, "hnsw"):
+            index.hnsw.efSearch = settings.hnsw_ef_search  # as built now, not as cached
         bm25 = BM25Retriever.from_persist_dir(str(folder / "bm25"))
     else:
         log(f"  faiss {n}: building HNSW and bm25s ...")
