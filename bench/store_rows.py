@@ -169,6 +169,7 @@ def measure_size(n: int, n_queries: int, log, seconds: float = 10.0) -> tuple[di
 
 
 def markdown(results: list[dict], writes: dict, command: str, seconds: float, where: str) -> str:
+    ef = results[-1].get("ef_search", 96)  # runs before it was recorded used 96
     lines = [
         "## Index stores: FAISS and PostgreSQL + pgvector (`python -m bench.store_rows`)",
         "",
@@ -176,7 +177,7 @@ def markdown(results: list[dict], writes: dict, command: str, seconds: float, wh
         "Synthesised data, not real embeddings or articles: unit vectors around 1,024 random centres (384 dimensions) "
         "and ~120-word texts from a Zipf law over 50,000 made-up words; each query is a chunk's vector plus noise "
         "with three of that chunk's rarest words. Both stores searched through the product's retrievers "
-        f"(`Retriever`, `PgRetriever`), query embedding excluded; HNSW m=32, ef_construction=80, ef_search={results[-1].get('ef_search', 96)} in both "
+        f"(`Retriever`, `PgRetriever`), query embedding excluded; HNSW m=32, ef_construction=80, ef_search={ef} in both "
         "(PostgreSQL: the two searches of a hybrid query at once, on two connections); "
         "PostgreSQL 16.2 + pgvector 0.6.2 from pgserver, default server settings, over its Unix socket.",
         "",
@@ -212,7 +213,7 @@ def markdown(results: list[dict], writes: dict, command: str, seconds: float, wh
         f"server {results[-1]['round_trip_ms']} ms (p50); one statement for both searches could save at most that round trip.",
         "",
         "Reading these: each query lies near an indexed chunk (an easy case; real questions are farther from their "
-        f"passages), so a recall@10 below 1.000 is the approximate index losing near neighbours at ef_search {results[-1].get('ef_search', 96)}.",
+        f"passages), so a recall@10 below 1.000 is the approximate index losing near neighbours at ef_search {ef}.",
     ]
     big = results[-1]
     if big.get("pg_ef_curve"):

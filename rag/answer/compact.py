@@ -114,13 +114,20 @@ def on_the_asked_edition(question: str, found: Retrieved) -> Retrieved:
     passages cannot support a claim (the verifier wants the question's numbers in the evidence);
     shown, they take the budget of the asked edition's sentences and lead the model to the wrong
     edition. Unchanged when the question states no number or no passage carries them all."""
-    if not numbers(question):
+    wanted = numbers(question)
+    if not wanted:
         return found
-    keep = [i for i, c in enumerate(found.chunks) if carries_numbers(question, found.members.get(c.id, (c,)))]
+    keep = [i for i, c in enumerate(found.chunks) if carries_numbers(wanted, found.members.get(c.id, (c,)))]
     if not keep or len(keep) == len(found.chunks):
         return found
-    hits = tuple(found.hits[i] for i in keep) if len(found.hits) == len(found.chunks) else found.hits
-    return replace(found, hits=hits, chunks=tuple(found.chunks[i] for i in keep))
+    return _select(found, keep)
+
+
+def _select(found: Retrieved, order: list[int], chunks: tuple[Chunk, ...] | None = None) -> Retrieved:
+    """``found`` with its passages ``order`` (indices, in that order), their hits with them;
+    ``chunks``: what to show for them instead (trimmed passages)."""
+    hits = tuple(found.hits[i] for i in order) if len(found.hits) == len(found.chunks) else found.hits
+    return replace(found, hits=hits, chunks=chunks if chunks is not None else tuple(found.chunks[i] for i in order))
 
 
 def compact(question: str, found: Retrieved, embedder: Embedder, budget: ContextBudget) -> Compacted:
@@ -172,7 +179,4 @@ def compact(question: str, found: Retrieved, embedder: Embedder, budget: Context
     for i in kept:
         sentences = tuple(s for j, s in enumerate(_units(chunks[i])) if j in chosen[i])
         trimmed.append(replace(chunks[i], text=" ".join(s.text for s in sentences), sentences=sentences))
-    hits = tuple(found.hits[i] for i in kept) if len(found.hits) == len(chunks) else found.hits
-    originals = replace(found, hits=hits, chunks=tuple(chunks[i] for i in kept))
-    prompt = replace(found, hits=hits, chunks=tuple(trimmed))
-    return Compacted(prompt, originals, tuple(tuple(float(x) for x in scores[i]) for i in kept))
+    return Compacted(_select(found, kept, tuple(trimmed)), _select(found, kept), tuple(tuple(float(x) for x in scores[i]) for i in kept))

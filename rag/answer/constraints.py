@@ -43,6 +43,11 @@ def date_numbers(published: str | None) -> set[str]:
     return {str(int(p)) for p in published.split("-") if p.isdigit()}
 
 
+def carried_numbers(chunk: Chunk) -> set[str]:
+    """The numbers a chunk carries: in its text, or in its article's date."""
+    return numbers(chunk.text) | date_numbers(chunk.published)
+
+
 def constraint_boost(question: str, factor: float) -> Callable[[Chunk], float] | None:
     """A multiplier for fused retrieval scores: ``factor`` per stated number the passage (or its
     article's date) carries, ``1/factor`` per stated number it lacks; names count half as much.
@@ -52,7 +57,7 @@ def constraint_boost(question: str, factor: float) -> Callable[[Chunk], float] |
         return None
 
     def boost(chunk: Chunk) -> float:
-        have_numbers = numbers(chunk.text) | date_numbers(chunk.published)
+        have_numbers = carried_numbers(chunk)
         have_words = word_forms(chunk.text)
         exponent = sum(1 if n in have_numbers else -1 for n in wanted.numbers)
         exponent += 0.5 * sum(1 if n in have_words else -1 for n in wanted.names)
@@ -61,13 +66,11 @@ def constraint_boost(question: str, factor: float) -> Callable[[Chunk], float] |
     return boost
 
 
-def carries_numbers(question: str, chunks: tuple[Chunk, ...] | list[Chunk]) -> bool:
-    """Whether the chunks (a passage and its reprints) carry every number ``question`` states, in
-    their text or their article's date: the verifier accepts no claim from a passage that lacks
-    one ("the question's numbers are not in passage")."""
-    wanted = numbers(question)
-    have = set().union(*(numbers(c.text) | date_numbers(c.published) for c in chunks)) if chunks else set()
-    return wanted <= have
+def carries_numbers(wanted: set[str], chunks: tuple[Chunk, ...] | list[Chunk]) -> bool:
+    """Whether the chunks (a passage and its reprints) carry every number in ``wanted`` (those a
+    question states), in their text or their article's date: the verifier accepts no claim from a
+    passage that lacks one ("the question's numbers are not in passage")."""
+    return wanted <= set().union(*(carried_numbers(c) for c in chunks))
 
 
 def combine(*boosts: Callable[[Chunk], float] | None) -> Callable[[Chunk], float] | None:

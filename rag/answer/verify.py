@@ -69,7 +69,8 @@ def article_heading(claim: str, chunk: Chunk, evidence: str, question: Focus | N
     lacking = ((claim_names & question.names) - have_names) | ((claim_numbers & question.numbers) - have_numbers)
     if not lacking & (word_forms(title) | numbers(title)):
         return ""
-    if (claim_names - question.names) - have_names or (claim_numbers - question.numbers) - have_numbers:
+    own_numbers, own_names, _ = question.added_by(claim)
+    if own_names - have_names or own_numbers - have_numbers:
         return ""
     return f"{title} …\n"
 
@@ -155,6 +156,11 @@ class Focus:
     retrieved: set[str]
     numbers: frozenset[str] = frozenset()  # years and figures the question states
 
+    def added_by(self, claim: str) -> tuple[set[str], set[str], set[str]]:
+        """What ``claim`` adds to the question: its numbers, names and content words that the
+        question did not state (the answer's own, as against the question's restated)."""
+        return numbers(claim) - self.numbers, names(claim) - self.names, content_words(claim) - self.terms
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -239,7 +245,7 @@ class Verifier:
         judges Estelle Varnham …", not by the lead sentence that shares the question's "2020
         Ashcombe Prize"; then the one sharing most with the whole claim."""
         nums, nms, cw = numbers(claim), names(claim), content_words(claim)
-        own = (nums - question.numbers, nms - question.names, cw - question.terms) if question else (set(), set(), set())
+        own = question.added_by(claim) if question else (set(), set(), set())
 
         def score(i: int) -> tuple[int, float]:
             s = chunk.sentences[i].text
