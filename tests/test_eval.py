@@ -5,6 +5,7 @@ seeds, and (marked ``llm``) the real local model stays above evals/thresholds.to
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from rag.faces.cli import main
 from rag.eval.report import format_html, format_table
 from rag.errors import GoldenError
 from rag.eval.golden import GoldenCase, load_golden
-from rag.eval.metrics import alce_scores, check_thresholds, load_thresholds, must_include_coverage, retrieval_scores, score_case
+from rag.eval.metrics import alce_scores, check_thresholds, load_thresholds, must_include_coverage, paraphrase_agreement, retrieval_scores, score_case
 from rag.eval.run import llm_judge, run_eval
 from rag.types import Answer, AnswerSentence, Citation
 
@@ -218,6 +219,57 @@ def test_eval_cli_on_a_tiny_corpus_with_the_fake_backend(tmp_path, capsys):
     page = (report / "report.html").read_text()
     assert "<svg" in page and "<script" not in page and "http" not in page.lower().replace("http-equiv", "")
     assert "population" in page and (report / "summary.md").is_file()
+
+
+def test_paraphrases_are_scored_with_the_questions_they_reword(tmp_path, capsys):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in ARTICLES.items():
+        (corpus / name).write_text(text)
+    golden = tmp_path / "golden.jsonl"
+    golden.write_text("".join(json.dumps(c) + "\n" for c in CASES))
+    reworded = [
+        {**CASES[0], "id": "budget-p1", "paraphrase_of": "budget", "question": "What harbour budget was approved by the council of Lakeside?"},
+        {**CASES[1], "id": "tickets-p1", "paraphrase_of": "tickets", "question": "Tickets sold by the Lakeside jazz festival: how many?"},
+    ]
+    paraphrases = tmp_path / "paraphrases.jsonl"
+    paraphrases.write_text("".join(json.dumps(c) + "\n" for c in reworded))
+    assert main(["eval", str(paraphrases), "--originals", str(golden), "--corpus", str(corpus), "--backend", "fake", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    # only the reworded questions are asked again, not the rest of the originals file
+    assert [c["id"] for c in data["cases"]] == ["budget", "tickets", "budget-p1", "tickets-p1"]
+    p = data["paraphrases"]
+    assert p["groups"] == 2 and p["with_original"] == 2
+    right = {c["id"] for c in data["cases"] if c["metrics"]["correctness"] == 1.0}
+    agreeing = {"budget", "tickets"} - set(p["disagreeing"])
+    assert agreeing == {root for root in ("budget", "tickets") if {root, root + "-p1"} <= right}
+    assert p["agreement"] == len(agreeing) / 2
+    bad = tmp_path / "orphans.jsonl"
+    bad.write_text(json.dumps({**CASES[0], "id": "x-p1", "paraphrase_of": "nowhere"}) + "\n")
+    assert main(["eval", str(bad), "--originals", str(golden), "--corpus", str(corpus), "--backend", "fake"]) == 2
+    assert "no case 'nowhere'" in capsys.readouterr().err
+
+
+def test_agreement_needs_every_wording_right_or_every_wording_refused(verifier):
+    good = answer(TRADE.question, [("Trade between China and Russia reached 244.8 billion U.S. dollars in 2024.", (1,), True)], [(XINHUA, TRADE_QUOTE)])
+    refused = answer(TRADE.question, [], [], refused=True)
+    wrong = answer(TRADE.question, [("Trade between China and Russia reached 200 billion U.S. dollars in 2024.", (1,), True)], [(XINHUA, TRADE_QUOTE)])
+
+    def reword(case: GoldenCase, n: int) -> GoldenCase:
+        return replace(case, id=f"{case.id}-p{n}", paraphrase_of=case.id)
+
+    def run(*given: tuple[GoldenCase, Answer]):
+        return paraphrase_agreement([score(case, a, verifier) for case, a in given])
+
+    t1, t2 = reword(TRADE, 1), reword(TRADE, 2)
+    assert run((TRADE, good), (t1, good), (t2, good)) | {"disagreeing": {}} == {
+        "groups": 1, "with_original": 1, "agreement": 1.0, "all_right": 1.0, "disagreeing": {}}
+    assert run((TRADE, refused), (t1, refused))["agreement"] == 1.0  # consistent, though not right
+    assert run((TRADE, refused), (t1, refused))["all_right"] == 0.0
+    mixed = run((TRADE, good), (t1, refused), (t2, wrong))
+    assert mixed["agreement"] == 0.0 and mixed["disagreeing"] == {"trade": {"trade": "right", "trade-p1": "refused", "trade-p2": "wrong"}}
+    assert run((TRADE, good), (t1, wrong))["agreement"] == 0.0  # the same wrong-or-right mix never agrees
+    assert run((TRADE, good), (UNANSWERABLE, refused)) is None  # no rewording in the run
 
 
 def test_index_and_corpus_together_are_refused(tmp_path, capsys):

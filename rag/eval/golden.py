@@ -26,6 +26,7 @@ class GoldenCase:
     answer: str | None = None
     history: tuple[tuple[str, str], ...] = ()
     category: str = "general"
+    paraphrase_of: str | None = None  # the id of the question this one rewords
 
 
 def _fail(where: str, message: str) -> GoldenError:
@@ -43,7 +44,7 @@ def parse_case(data: Any, where: str) -> GoldenCase:
     known = {"id", "question", "answer", "must_include", "sources", "answerable", "history", "category", "paraphrase_of"}
     if unknown := sorted(set(data) - known):
         raise _fail(where, f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known))}")
-    for name in ("id", "question", "answer", "category"):
+    for name in ("id", "question", "answer", "category", "paraphrase_of"):
         required, value = name in ("id", "question"), data.get(name)
         if (required or value is not None) and (not isinstance(value, str) or not value.strip()):
             raise _fail(where, f"{name!r} must be a non-empty string")
@@ -70,6 +71,7 @@ def parse_case(data: Any, where: str) -> GoldenCase:
         answer=data.get("answer"),
         history=tuple((u, a) for u, a in history),
         category=(data.get("category") or "general").strip(),
+        paraphrase_of=(data.get("paraphrase_of") or "").strip() or None,
     )
 
 

@@ -229,6 +229,37 @@ def summarise(results: Sequence[CaseResult]) -> dict[str, float | int | None]:
     return out
 
 
+def outcome(result: CaseResult) -> str:
+    """What a case came to: "right" (answered with every required part), "refused", or "wrong"."""
+    if result.answer is not None and result.answer.refused:
+        return "refused"
+    if result.case.answerable:
+        return "right" if result.metrics.get("correctness") == 1.0 else "wrong"
+    return "wrong"  # an unanswerable question answered
+
+
+def paraphrase_agreement(results: Sequence[CaseResult]) -> dict[str, Any] | None:
+    """How far the wordings of one question come to the same outcome. A group is a question and
+    its rewordings (cases whose ``paraphrase_of`` names it) among ``results``; it agrees when every
+    wording is answered right, or every wording refused. None when no case rewords another."""
+    groups: dict[str, list[CaseResult]] = {}
+    for r in results:
+        groups.setdefault(r.case.paraphrase_of or r.case.id, []).append(r)
+    reworded = {root: rs for root, rs in groups.items() if len(rs) >= 2 and any(r.case.paraphrase_of for r in rs)}
+    if not reworded:
+        return None
+    outcomes = {root: [outcome(r) for r in rs] for root, rs in reworded.items()}
+    agree = [root for root, seen in outcomes.items() if len(set(seen)) == 1 and seen[0] in ("right", "refused")]
+    all_right = [root for root, seen in outcomes.items() if set(seen) == {"right"}]
+    return {
+        "groups": len(reworded),
+        "with_original": sum(any(r.case.id == root for r in rs) for root, rs in reworded.items()),
+        "agreement": len(agree) / len(reworded),
+        "all_right": len(all_right) / len(reworded),
+        "disagreeing": {root: dict(zip((r.case.id for r in reworded[root]), seen)) for root, seen in outcomes.items() if root not in agree},
+    }
+
+
 def load_thresholds(path: Path) -> dict[str, dict[str, float]]:
     """``[min]`` and ``[max]`` tables of metric names to bounds."""
     try:

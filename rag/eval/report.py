@@ -53,6 +53,17 @@ def _text_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), "  ".join("-" * w for w in widths), *map(line, rows)])
 
 
+def paraphrase_lines(run: EvalRun) -> list[str]:
+    """The wordings' agreement, when the run holds questions with their rewordings."""
+    p = run.paraphrases
+    if not p:
+        return []
+    out = [f"paraphrases: {p['agreement']:.3f} of {p['groups']} questions agree across their wordings "
+           f"(all right or all refused; all right {p['all_right']:.3f}; {p['with_original']} with the original wording)"]
+    out += [f"  {root}: " + ", ".join(f"{i} {o}" for i, o in seen.items()) for root, seen in p["disagreeing"].items()]
+    return out
+
+
 def format_table(run: EvalRun) -> str:
     """What `rag eval` prints: overall metrics with thresholds, a per-category grid, failures."""
     overall = run.overall
@@ -66,6 +77,8 @@ def format_table(run: EvalRun) -> str:
     cats = run.by_category
     grid = [[c, str(s["cases"]), str(s["passed"]), *(_fmt(s.get(m)) for m in ROWS if m != "llm_judge")] for c, s in cats.items()]
     out += ["", _text_table(["category", "n", "pass", *(SHORT[m] for m in ROWS if m != "llm_judge")], grid)]
+    if agreement := paraphrase_lines(run):
+        out += ["", *agreement]
     failing = [r for r in run.results if not r.passed]
     if failing:
         out += ["", f"failing cases ({len(failing)}):"]
@@ -91,6 +104,8 @@ def format_markdown(run: EvalRun) -> str:
               "|---|---:|---:|" + "---:|" * len(cols)]
     for cat, s in run.by_category.items():
         lines.append(f"| {cat} | {s['cases']} | {s['passed']} | " + " | ".join(_fmt(s.get(m)) for m in cols) + " |")
+    if agreement := paraphrase_lines(run):
+        lines += ["", "## Paraphrases", "", agreement[0], "", *(f"- {line.strip()}" for line in agreement[1:])]
     failing = [r for r in run.results if not r.passed]
     lines += ["", f"## Failing cases ({len(failing)})", ""]
     for r in failing:

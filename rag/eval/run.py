@@ -20,7 +20,7 @@ from ..errors import EvalError, LLMTimeoutError
 from ..settings import Settings
 from ..types import Answer, Chunk, Hit
 from .golden import GoldenCase, load_golden
-from .metrics import METRICS, CaseResult, check_thresholds, load_thresholds, score_case, summarise
+from .metrics import METRICS, CaseResult, check_thresholds, load_thresholds, paraphrase_agreement, score_case, summarise
 
 if TYPE_CHECKING:
     from ..answer.engine import Assistant
@@ -41,12 +41,16 @@ class EvalRun:
         return {c: summarise([r for r in self.results if r.case.category == c]) for c in cats}
 
     @property
+    def paraphrases(self) -> dict[str, Any] | None:
+        return paraphrase_agreement(self.results)
+
+    @property
     def gate_failures(self) -> list[str]:
         return check_thresholds(self.overall, self.thresholds) if self.thresholds else []
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "info": self.info, "overall": self.overall, "by_category": self.by_category,
+            "info": self.info, "overall": self.overall, "by_category": self.by_category, "paraphrases": self.paraphrases,
             "thresholds": self.thresholds, "gate_failures": self.gate_failures,
             "cases": [r.to_dict() for r in self.results],
         }
@@ -119,16 +123,29 @@ def eval_assistant(settings: Settings, corpus: Path | None = None, filters: dict
         yield Assistant.from_settings(temp_settings, embedder=embedder).filtered(**(filters or {}))
 
 
+def with_originals(cases: list[GoldenCase], originals: Sequence[GoldenCase]) -> list[GoldenCase]:
+    """``cases`` after the questions of ``originals`` that they reword (``paraphrase_of``), so
+    that one run scores every wording of a question together."""
+    wanted = {c.paraphrase_of for c in cases if c.paraphrase_of} - {c.id for c in cases}
+    if missing := sorted(wanted - {c.id for c in originals}):
+        raise EvalError(f"--originals has no case {', '.join(repr(m) for m in missing[:3])}, which paraphrase_of names")
+    return [c for c in originals if c.id in wanted] + cases
+
+
 def evaluate_file(golden: Path, settings: Settings, *, corpus: Path | None = None, limit: int | None = None,
-                  progress: bool = False, filters: dict[str, str | None] | None = None) -> EvalRun:
-    """Load and validate ``golden``, answer its cases, and attach ``thresholds.toml`` if one
-    sits beside it."""
+                  progress: bool = False, filters: dict[str, str | None] | None = None, originals: Path | None = None) -> EvalRun:
+    """Load and validate ``golden``, answer its cases (and, with ``originals``, the questions
+    they reword), and attach ``thresholds.toml`` if one sits beside ``golden``."""
     cases = load_golden(golden)[: limit or None]
+    if originals is not None:
+        cases = with_originals(cases, load_golden(originals))
     thresholds_path = golden.parent / "thresholds.toml"
     thresholds = load_thresholds(thresholds_path) if thresholds_path.is_file() else None
     with eval_assistant(settings, corpus, filters) as assistant:
         run = run_eval(assistant, cases, progress=progress)
     run.info.update({"golden": str(golden), "corpus": str(corpus) if corpus else None})
+    if originals is not None:
+        run.info["originals"] = str(originals)
     if filters and any(filters.values()):
         run.info["filter"] = {k: v for k, v in filters.items() if v}
     if corpus:

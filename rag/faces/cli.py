@@ -9,7 +9,7 @@
     rag model                     assemble and verify the local model file
     rag doctor [--verify] [--json] can this installation answer? one line per check, with the fix
     rag serve [--host H] [--port P] the chat UI at / and the OpenAI-compatible API at /v1
-    rag eval [GOLDEN] [--index DIR | --corpus DIR] [--json] [--report DIR] [--backend B] [--limit N]
+    rag eval [GOLDEN] [--index DIR | --corpus DIR] [--json] [--report DIR] [--backend B] [--limit N] [--originals FILE]
 
 Errors from the library become one line on stderr and exit status 2.
 """
@@ -256,7 +256,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     corpus = Path(args.corpus) if args.corpus else None
     if is_claims_file(Path(args.golden)):  # a claims file scores `rag check`
         return _eval_claims(args, corpus)
-    run = evaluate_file(Path(args.golden), _settings(args), corpus=corpus, limit=args.limit, progress=sys.stderr.isatty(), filters=_filters(args))
+    run = evaluate_file(Path(args.golden), _settings(args), corpus=corpus, limit=args.limit, progress=sys.stderr.isatty(), filters=_filters(args),
+                        originals=Path(args.originals) if args.originals else None)
     if args.json:
         _print_json(run.to_dict())
     else:
@@ -347,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", help="write summary.md, report.html and eval.json to this folder")
     p.add_argument("--backend", choices=["local", "openai", "fake"], help="LLM backend (default: local)")
     p.add_argument("--limit", type=int, default=None, help="only the first N cases")
+    p.add_argument("--originals", help="golden file of the questions a paraphrase file rewords: they are asked too, and the report gives how often all wordings agree")
     return parser
 
 
