@@ -18,7 +18,8 @@ REPORTS = {
     "2020": ("2020-06-15", "Held without spectators because of health rules, the 2020 Fenwick Regatta ended with "
              "victory for Casimir Loft in the single sculls final. Only 14 crews were allowed on the water. "
              "The winner's purse was cut to 2,500 marks. Loft dedicated the win to his sister. "
-             "Umpire Greta Holm started the final an hour late because of wind."),
+             "Umpire Greta Holm started the final an hour late because of wind. "
+             "Loft had trained nine years for the title."),
     "2021": ("2021-06-14", "Ottilie Brande won the 2021 Fenwick Regatta single sculls final, her second title. "
              "Thirty crews entered as the event returned to full size. The winner's purse was 5,000 marks. "
              "Brande said she would retire after the next season."),
@@ -79,6 +80,16 @@ def test_the_judge_reads_the_sentence_with_the_answers_name_under_the_articles_t
     # the quote is the sentence naming Holm (not the lead sharing "2020 Fenwick Regatta"), read
     # under the article's title, which says which edition it reports
     assert any("Umpire Greta Holm started the final" in j and "the 2020 Fenwick Regatta ended" in j for j in judged), judged
+
+
+def test_a_count_is_quoted_from_a_sentence_counting_the_same_thing(editions, embedder):
+    # False (14 crews): "nine" must not send the claim to "trained nine years", where a small
+    # judge reads the figure as given.
+    claim = "Nine crews raced in the 2020 Fenwick Regatta [1]."
+    assistant, llm = _assistant(editions, embedder, [claim] * 2)
+    assistant.ask("How many crews raced in the 2020 Fenwick Regatta?")
+    judged = [m[-1]["content"] for m in llm.judged]
+    assert judged and not any("nine years" in j for j in judged), "\n\n".join(judged)
 
 
 def test_the_title_never_lends_the_answers_own_names_or_numbers():

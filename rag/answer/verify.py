@@ -21,7 +21,7 @@ import numpy as np
 
 from ..index.embed import Embedder
 from ..text.sentences import split_sentences
-from ..text.words import WORDS, content_words, initialisms, names, numbers, speakers, spelled_out, stem, word_forms
+from ..text.words import NUMBER_WORDS, WORDS, content_words, counted, initialisms, names, number_words, numbers, speakers, spelled_out, stem, word_forms
 from ..types import AnswerSentence, Chunk, Citation
 from .constraints import date_numbers
 from .judge import SupportJudge
@@ -65,7 +65,7 @@ def article_heading(claim: str, chunk: Chunk, evidence: str, question: Focus | N
     title = (chunk.title or "").rstrip("…").strip()
     if not title or question is None or title[:60] in evidence:
         return ""
-    claim_names, claim_numbers, have_names, have_numbers = names(claim), numbers(claim), word_forms(evidence), numbers(evidence)
+    claim_names, claim_numbers, have_names, have_numbers = names(claim), numbers(claim), word_forms(evidence), numbers(evidence) | number_words(evidence)
     lacking = ((claim_names & question.names) - have_names) | ((claim_numbers & question.numbers) - have_numbers)
     if not lacking & (word_forms(title) | numbers(title)):
         return ""
@@ -146,6 +146,10 @@ def _numbers_in(text: str) -> list[int]:
     return [int(n) for group in CITE.findall(text) for n in re.findall(r"\d+", group)]
 
 
+# Spelled-out counts, as words and stems: "Nine" opening a claim is a number, not a name or a word.
+SPELLED = set(NUMBER_WORDS) | {stem(w) for w in NUMBER_WORDS}
+
+
 @dataclass(frozen=True)
 class Focus:
     """What the question contributes: its names, its content words, and every word of the
@@ -157,9 +161,11 @@ class Focus:
     numbers: frozenset[str] = frozenset()  # years and figures the question states
 
     def added_by(self, claim: str) -> tuple[set[str], set[str], set[str]]:
-        """What ``claim`` adds to the question: its numbers, names and content words that the
-        question did not state (the answer's own, as against the question's restated)."""
-        return numbers(claim) - self.numbers, names(claim) - self.names, content_words(claim) - self.terms
+        """What ``claim`` adds to the question: its numbers (spelled-out counts too: "nine" is
+        "9", not a word), names and content words that the question did not state (the
+        answer's own, as against the question's restated)."""
+        return ((numbers(claim) | number_words(claim)) - self.numbers, names(claim) - self.names - SPELLED,
+                content_words(claim) - self.terms - SPELLED)
 
 
 @dataclass(frozen=True)
@@ -244,19 +250,26 @@ class Verifier:
         "Estelle Varnham chaired the judges of the 2020 Ashcombe Prize" is carried by "Chair of
         judges Estelle Varnham …", not by the lead sentence that shares the question's "2020
         Ashcombe Prize"; then the one sharing most with the whole claim."""
-        nums, nms, cw = numbers(claim), names(claim), content_words(claim)
+        nums, nms, cw = numbers(claim) | number_words(claim), names(claim) - SPELLED, content_words(claim) - SPELLED
         own = question.added_by(claim) if question else (set(), set(), set())
+        counting = counted(claim)
+
+        def carried(s: str) -> set[str]:
+            # The claim's numbers in the sentence. "nine books" is not carried by "over nine
+            # years": a count must count the same thing there (a year is a date, not a count).
+            return {v for v in nums & (numbers(s) | number_words(s))
+                    if re.fullmatch(r"(?:19|20)\d\d", v) or not counting.get(v) or counting[v] & counted(s).get(v, set())}
 
         def score(i: int) -> tuple[int, float]:
             s = chunk.sentences[i].text
-            given, named, words = numbers(s), word_forms(s), content_words(s)
+            given, named, words = carried(s), word_forms(s), content_words(s)
             hit_words = len(cw & words) / len(cw) if cw else 0.0
             adds = len(own[0] & given) + len(own[1] & named) + len(own[2] & words)
-            return adds, 2 * len(nums & given) + len(nms & named) + 3 * hit_words + 2 * float(sims[i])
+            return adds, 2 * len(given) + len(nms & named) + 3 * hit_words + 2 * float(sims[i])
 
         best = max(range(len(chunk.sentences)), key=score)
         lo = hi = best
-        lacking = (nums - numbers(chunk.sentences[best].text)) | (nms - word_forms(chunk.sentences[best].text))
+        lacking = (numbers(claim) - numbers(chunk.sentences[best].text)) | (nms - word_forms(chunk.sentences[best].text))
         if lacking:
             for j in (best - 1, best + 1):
                 if 0 <= j < len(chunk.sentences):

@@ -172,6 +172,15 @@ def counts(text: str) -> dict[str, str]:
     return out
 
 
+def counted(text: str) -> dict[str, set[str]]:
+    """Each number of the text -> the words it counts (``counts`` the other way round):
+    ``counted("nine books, nine years")`` -> ``{"9": {"book", "year"}}``."""
+    out: dict[str, set[str]] = {}
+    for word, value in counts(text).items():
+        out.setdefault(value, set()).add(word)
+    return out
+
+
 def initialisms(text: str) -> set[str]:
     """``"U.S."`` -> ``"us"``; ``"GGI"`` -> ``"ggi"``: abbreviations as one lower-case word."""
     return {re.sub(r"[^a-z]", "", t.lower()) for t in re.findall(r"\b(?:[A-Z]\.){2,}|\b[A-Z]{2,6}\b", text)}
