@@ -103,3 +103,13 @@ def test_another_speaker_in_a_sentence_about_something_else_contradicts_nothing(
     # is about a matter the articles never mention, not a quote given to the wrong person.
     result = checking("no passage has this", (0.9, 0.05, 0.05)).check("Trump said tariffs on Brazil would rise next month.")
     assert result.verdict == "not_found", result.explanation
+
+
+def test_a_changed_value_contradicts_only_within_one_sentence(checking):
+    # The closest sentences are about the Moscow visit, but the one "differing" only in a name
+    # is another sentence: its neighbour shares the claim's words, not the sentence itself.
+    result = checking("no sentence", (0.05, 0.05, 0.9)).check("Xi's state visit to Moscow in May lasted four days.")
+    assert result.verdict == "not_found", result.explanation
+    # A real one-value change inside one sentence still contradicts.
+    swapped = checking("no sentence", (0.05, 0.05, 0.9)).check("Trump met Putin in Helsinki on Aug. 15 as part of U.S. efforts to broker peace.")
+    assert swapped.verdict == "contradicted" and "Anchorage" in swapped.evidence[0].quote, swapped.explanation

@@ -131,8 +131,8 @@ class ClaimChecker:
         """The verdict from the judge's three-way answers and the lexical checks, in order:
         stated by a sentence (the judge's "true" at ``supported_at``, no missing number or name);
         another count, another speaker or one changed value (a year, date, name or a negation),
-        the rest of the claim the same (a name only when the judge does not read the sentence
-        as stating the claim): contradicted; the judge's "false" at
+        the rest of the claim the same in that sentence (a name only when the judge does not
+        read the sentence as stating the claim): contradicted; the judge's "false" at
         ``contradicted_at`` and above its other two answers, unless that sentence is about
         another occasion (a date and another value differ): contradicted; else not found."""
         evidence = [c.evidence(self.documents) for c in candidates]
@@ -151,13 +151,18 @@ class ClaimChecker:
         if said_by and (others := speakers(closest)) and not (said_by & others) and shared_share(claim, closest) >= self.same_rest:
             cite = candidates[0].citation(1, self.documents)
             return ClaimCheck(claim, "contradicted", (cite,), f"The articles have someone else saying it: “{cite.quote}” [1]", 1.0)
-        for i, found in enumerate(differing):
+        for i, c in enumerate(candidates):
+            # One value changed, the rest the same, within the sentence itself: the sentence
+            # before is context for the judge ("he"), not the other half of a match; with it, a
+            # sentence about something else shares the claim's words with its neighbour and
+            # "differs" in a name that is merely another person or place.
+            found = conflicts(claim, c.text, c.chunk.published)
             # A name the sentence lacks while the judge reads it as stating the claim is more
             # often another way of naming ("Beijing" for China, "the two leaders") than a change.
             renamed = found and found[0].kind == "name" and verdicts[i].true > 0.5  # more likely than not
             # A bare number that differs may count something else ("31 rounds", "15 years"):
             # numbers contradict through ``count_conflict``, which compares what they count.
-            if len(found) == 1 and found[0].kind != "number" and not renamed and shared_share(claim, evidence[i]) >= self.same_rest:
+            if len(found) == 1 and found[0].kind != "number" and not renamed and shared_share(claim, c.text) >= self.same_rest:
                 cite = candidates[i].citation(1, self.documents)
                 return ClaimCheck(claim, "contradicted", (cite,), f"The articles say otherwise ({found[0].describe()}): “{cite.quote}” [1]", 1.0)
         gainsaying = [i for i, v in enumerate(verdicts)
