@@ -144,6 +144,12 @@ def test_parse_answer_handles_marker_styles():
     assert [(c.text, c.cited) for c in claims] == [("Trade rose.", (1,)), ("Xi spoke.", (2, 3)), ("Putin agreed.", (4,))]
 
 
+@pytest.mark.parametrize("remark", ["This is supported by passage [1].", "This information is found in passage 2.", "It is stated in passages [1] and [2]."])
+def test_remarks_about_the_passages_are_not_claims(remark):
+    assert [c.text for c in parse_answer(f"Trade rose [1]. {remark}")] == ["Trade rose."]
+    assert [c.text for c in parse_answer("This passage is long [1]. It rose [1].")] == ["This passage is long.", "It rose."]  # claims stay
+
+
 def test_a_bare_passage_number_on_the_retry_becomes_that_passages_sentence_copied(make_assistant):
     assistant, llm = make_assistant(["The articles don't say.", "[1]"])
     answer = assistant.ask("On what date did Xi, Putin and Kim Jong Un gather in Beijing for the commemorations?")

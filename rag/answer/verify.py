@@ -32,9 +32,11 @@ REFUSAL = re.compile(
     r"|\bno (?:information|mention)\b|\bnot (?:mentioned|stated|specified|provided)\b|\bcannot (?:answer|be determined)\b",
     re.IGNORECASE,
 )
-# Remarks about the passages themselves ("This information is found in passage 1.") are not claims.
+# Remarks about the passages themselves ("This information is found in passage 1.", "This is
+# supported by passage [1].") are not claims.
 META = re.compile(
-    r"^(?:this|that|the)\s+(?:information|statement|answer|fact)s?\s+(?:is|are|was|can be)\s+(?:found|supported|stated|mentioned|given|provided)\b[^.]*\bpassages?\b[^.]*[.!]?$",
+    r"^(?:(?:this|that|the)\s+(?:information|statement|answer|fact)s?|this|that|it)\s+(?:is|are|was|can be)\s+"
+    r"(?:found|supported|stated|mentioned|given|provided)\b[^.]*\bpassages?\b[^.]*[.!]?$",
     re.IGNORECASE,
 )
 
