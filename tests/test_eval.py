@@ -234,8 +234,11 @@ def test_paraphrases_are_scored_with_the_questions_they_reword(tmp_path, capsys)
     ]
     paraphrases = tmp_path / "paraphrases.jsonl"
     paraphrases.write_text("".join(json.dumps(c) + "\n" for c in reworded))
-    assert main(["eval", str(paraphrases), "--originals", str(golden), "--corpus", str(corpus), "--backend", "fake", "--json"]) == 0
+    report = tmp_path / "report"
+    assert main(["eval", str(paraphrases), "--originals", str(golden), "--corpus", str(corpus), "--backend", "fake", "--json", "--report", str(report)]) == 0
     data = json.loads(capsys.readouterr().out)
+    for page in ("report.html", "summary.md"):
+        assert "questions agree across their wordings" in (report / page).read_text()
     # only the reworded questions are asked again, not the rest of the originals file
     assert [c["id"] for c in data["cases"]] == ["budget", "tickets", "budget-p1", "tickets-p1"]
     p = data["paraphrases"]

@@ -190,13 +190,15 @@ def format_html(run: EvalRun) -> str:
     failing = [r for r in run.results if not r.passed]
     gate = f"<p class='bad'>Gate failed: {e('; '.join(run.gate_failures))}</p>" if run.gate_failures else ""
     info = run.info
+    agreement = paraphrase_lines(run)
+    para = (f"<h2>Paraphrases</h2><p>{e(agreement[0])}</p><ul>" + "".join(f"<li>{e(line.strip())}</li>" for line in agreement[1:]) + "</ul>") if agreement else ""
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>rag eval report</title><style>{CSS}</style></head><body>
 <h1>Evaluation report</h1>
 <p>Golden file <code>{e(str(info.get('golden')))}</code>, backend <code>{e(str(info.get('backend')))}</code>, top_k {info.get('top_k')}, index <code>{e(str(info.get('index_dir')))}</code>.
 <b>{overall['passed']}/{overall['cases']}</b> cases passed every check.</p>{gate}
 <div class="charts">{chart}<table><tr><th>metric</th><th>value</th><th>threshold</th><th></th></tr>{''.join(rows)}</table></div>
 <h2>By category</h2><table><tr><th>category</th><th>n</th><th>passed</th>{''.join(f'<th>{SHORT[m]}</th>' for m in cols)}</tr>{grid}</table>
-<div class="charts">{per_metric}</div>
+<div class="charts">{per_metric}</div>{para}
 <h2>Failing cases ({len(failing)})</h2>{''.join(_case_html(r) for r in failing) or '<p>None.</p>'}
 </body></html>
 """
