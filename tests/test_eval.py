@@ -197,13 +197,19 @@ CASES = [
 ]
 
 
-def test_eval_cli_on_a_tiny_corpus_with_the_fake_backend(tmp_path, capsys):
+def tiny_corpus(tmp_path: Path) -> tuple[Path, Path]:
+    """ARTICLES as a corpus folder and CASES as a golden file under ``tmp_path``."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for name, text in ARTICLES.items():
         (corpus / name).write_text(text)
     golden = tmp_path / "golden.jsonl"
     golden.write_text("".join(json.dumps(c) + "\n" for c in CASES))
+    return corpus, golden
+
+
+def test_eval_cli_on_a_tiny_corpus_with_the_fake_backend(tmp_path, capsys):
+    corpus, golden = tiny_corpus(tmp_path)
     report = tmp_path / "report"
     assert main(["eval", str(golden), "--corpus", str(corpus), "--backend", "fake", "--json", "--report", str(report)]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -222,12 +228,7 @@ def test_eval_cli_on_a_tiny_corpus_with_the_fake_backend(tmp_path, capsys):
 
 
 def test_paraphrases_are_scored_with_the_questions_they_reword(tmp_path, capsys):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for name, text in ARTICLES.items():
-        (corpus / name).write_text(text)
-    golden = tmp_path / "golden.jsonl"
-    golden.write_text("".join(json.dumps(c) + "\n" for c in CASES))
+    corpus, golden = tiny_corpus(tmp_path)
     reworded = [
         {**CASES[0], "id": "budget-p1", "paraphrase_of": "budget", "question": "What harbour budget was approved by the council of Lakeside?"},
         {**CASES[1], "id": "tickets-p1", "paraphrase_of": "tickets", "question": "Tickets sold by the Lakeside jazz festival: how many?"},

@@ -163,7 +163,7 @@ class ClaimChecker:
             # A bare number that differs may count something else ("31 rounds", "15 years"):
             # numbers contradict through ``count_conflict``, which compares what they count.
             if len(found) == 1 and found[0].kind != "number" and not renamed and shared_share(claim, c.text) >= self.same_rest:
-                cite = candidates[i].citation(1, self.documents)
+                cite = c.citation(1, self.documents)
                 return ClaimCheck(claim, "contradicted", (cite,), f"The articles say otherwise ({found[0].describe()}): “{cite.quote}” [1]", 1.0)
         gainsaying = [i for i, v in enumerate(verdicts)
                       if not another_occasion(differing[i]) and v.false >= self.contradicted_at and v.false > max(v.true, v.unknown)]

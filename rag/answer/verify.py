@@ -21,6 +21,7 @@ import numpy as np
 
 from ..index.embed import Embedder
 from ..text.sentences import split_sentences
+from ..text.slots import YEAR
 from ..text.words import NUMBER_WORDS, WORDS, content_words, counted, initialisms, names, number_words, numbers, speakers, spelled_out, stem, word_forms
 from ..types import AnswerSentence, Chunk, Citation
 from .constraints import date_numbers
@@ -259,8 +260,9 @@ class Verifier:
         def carried(s: str) -> set[str]:
             # The claim's numbers in the sentence. "nine books" is not carried by "over nine
             # years": a count must count the same thing there (a year is a date, not a count).
+            theirs = counted(s)
             return {v for v in nums & (numbers(s) | number_words(s))
-                    if re.fullmatch(r"(?:19|20)\d\d", v) or not counting.get(v) or counting[v] & counted(s).get(v, set())}
+                    if YEAR.fullmatch(v) or not counting.get(v) or counting[v] & theirs.get(v, set())}
 
         def score(i: int) -> tuple[int, float]:
             s = chunk.sentences[i].text
