@@ -29,7 +29,7 @@ import numpy as np
 from .report import machine, percentile
 from .store_build import CACHE, QueryVectors, chunk_objects, document_objects, exact_top, faiss_store, pg_store, synthesise, write_path
 
-BEGIN, END = "<!-- store-bench:begin -->", "<!-- store-bench:end -->"
+MARK = "store-bench"  # the section between <!-- store-bench:begin --> and <!-- store-bench:end -->
 
 
 # -- measuring ------------------------------------------------------------------------------------
@@ -109,7 +109,7 @@ def ef_curve(pg_index, queries: np.ndarray, truth: np.ndarray, row_of_key: dict,
     return out
 
 
-def measure_size(n: int, n_queries: int, log, seconds: float = 10.0) -> tuple[dict, object]:  # noqa: ANN001
+def measure_size(n: int, n_queries: int, log, seconds: float = 10.0, kinds: tuple[str, ...] = ("faiss", "postgres")) -> tuple[dict, object]:  # noqa: ANN001
     from rag import Settings
     from rag.index.stores import make_retriever
 
@@ -122,8 +122,9 @@ def measure_size(n: int, n_queries: int, log, seconds: float = 10.0) -> tuple[di
     docs = document_objects(chunks)
     result: dict = {"n": n, "queries": n_queries, "ef_search": settings.hnsw_ef_search}
     stores = {}
-    index, result["faiss_build"] = faiss_store(n, vectors, chunks, docs, settings, log)
-    stores["FAISS"] = make_retriever(index, embedder, candidate_k=settings.candidate_k, rrf_k=settings.rrf_k)
+    if "faiss" in kinds:  # left out, PostgreSQL is measured alone on the machine (no FAISS store in memory)
+        index, result["faiss_build"] = faiss_store(n, vectors, chunks, docs, settings, log)
+        stores["FAISS"] = make_retriever(index, embedder, candidate_k=settings.candidate_k, rrf_k=settings.rrf_k)
     pg_index, result["pg_build"], result["pg_sizes"], server = pg_store(n, vectors, chunks, docs, settings, embedder, log)
     stores["PostgreSQL"] = make_retriever(pg_index, embedder, candidate_k=settings.candidate_k, rrf_k=settings.rrf_k)
     row_of_key = {c.id: i for i, c in enumerate(chunks)}
@@ -171,7 +172,8 @@ def measure_size(n: int, n_queries: int, log, seconds: float = 10.0) -> tuple[di
 def markdown(results: list[dict], writes: dict, command: str, seconds: float, where: str) -> str:
     ef = results[-1].get("ef_search", 96)  # runs before it was recorded used 96
     lines = [
-        "## Index stores: FAISS and PostgreSQL + pgvector (`python -m bench.store_rows`)",
+        ("## Index stores: FAISS and PostgreSQL + pgvector (`python -m bench.store_rows`)" if "FAISS" in results[-1]
+         else "### PostgreSQL + pgvector alone on the machine (`python -m bench.store_rows --stores postgres`)"),
         "",
         f"Command: `{command}` ({seconds / 60:.0f} min, building the stores included; a rerun reuses them). {where}.",
         "Synthesised data, not real embeddings or articles: unit vectors around 1,024 random centres (384 dimensions) "
@@ -186,14 +188,16 @@ def markdown(results: list[dict], writes: dict, command: str, seconds: float, wh
     ]
     for r in results:
         for name in ("FAISS", "PostgreSQL"):
+            if name not in r:
+                continue
             m = r[name]
             lines.append(f"| {r['n']:,} | {name} | {m['dense_p50']} / {m['dense_p95']} ms | {m['recall@10']:.3f} | "
                          f"{m['lexical_p50']} / {m['lexical_p95']} ms | {m['common_p50']} / {m['common_p95']} ms | {m['hybrid_p50']} / {m['hybrid_p95']} ms | {m['qps_20_clients']} searches/s |")
     lines += ["", "Build times of a store reused from the cache are those of the run that built it (on a machine shared with other work).",
               "", "| chunks | build | PostgreSQL size | per million chunks |", "|---:|---|---|---|"]
     for r in results:
-        f, p, s = r["faiss_build"], r["pg_build"], r["pg_sizes"]
-        build = (f"FAISS: HNSW {f['hnsw_s']:.0f} s, bm25s {f['bm25_s']:.0f} s; PostgreSQL: COPY {p['load_s']:.0f} s, "
+        f, p, s = r.get("faiss_build"), r["pg_build"], r["pg_sizes"]
+        build = ((f"FAISS: HNSW {f['hnsw_s']:.0f} s, bm25s {f['bm25_s']:.0f} s; " if f else "FAISS: not built; ") + f"PostgreSQL: COPY {p['load_s']:.0f} s, "
                  f"lexicon {p['lexicon_s']:.0f} s, GIN {p['gin_s']:.0f} s, HNSW {p['hnsw_s']:.0f} s"
                  + (f"; postings (migration {p['migrated_to']} on the loaded database, as `rag ingest` upgrades one) {p['migrate_s']:.0f} s" if "migrate_s" in p else ""))
         size = ", ".join(f"{k} {v / 2**20:,.0f} MiB" for k, v in s.items())
@@ -227,8 +231,9 @@ def markdown(results: list[dict], writes: dict, command: str, seconds: float, wh
         lines += [
             "",
             f"**Goal at {big['n']:,} chunks** (PostgreSQL hybrid p50 <= 50 ms with recall@10 >= 0.95): hybrid p50 "
-            f"{m['hybrid_p50']} ms, dense recall@10 {m['recall@10']:.3f} (FAISS {big['FAISS']['recall@10']:.3f} with the same HNSW "
-            f"settings), lexical recall@10 of the bounded postings "
+            f"{m['hybrid_p50']} ms, dense recall@10 {m['recall@10']:.3f}"
+            + (f" (FAISS {big['FAISS']['recall@10']:.3f} with the same HNSW settings)" if "FAISS" in big else " (PostgreSQL alone on the machine)")
+            + ", lexical recall@10 of the bounded postings "
             + ", ".join(f"{k} {v['recall@10']:.3f}" for k, v in lexical.items())
             + f": **{'met' if met else 'not met'}**. The goal's recall is the dense list's; the bounded postings lose some "
             "common-word matches (a deeper list per word is the lever, paid in latency and space).",
@@ -292,7 +297,8 @@ def _vector_flags() -> str:
     return f" ({'AVX2' if 'avx2' in flags else 'no AVX2'}, {'AVX-512' if 'avx512f' in flags else 'no AVX-512'})"
 
 
-def write_section(out: Path, section: str) -> None:
+def write_section(out: Path, section: str, mark: str = MARK) -> None:
+    BEGIN, END = f"<!-- {mark}:begin -->", f"<!-- {mark}:end -->"
     text = out.read_text(encoding="utf-8") if out.is_file() else "# Benchmarks\n"
     block = f"{BEGIN}\n{section}\n{END}"
     if BEGIN in text and END in text:
@@ -309,28 +315,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the 20-client throughput run")
     parser.add_argument("--out", default="BENCHMARKS.md")
+    parser.add_argument("--stores", default="faiss,postgres",
+                        help="faiss,postgres (default) or postgres: PostgreSQL alone on the machine, in its own section")
     parser.add_argument("--render", action="store_true", help="only rewrite the section from the last run's figures")
     args = parser.parse_args(argv)
+    kinds = tuple(sorted(args.stores.split(",")))
+    if not set(kinds) <= {"faiss", "postgres"} or "postgres" not in kinds:
+        parser.error("--stores: faiss,postgres or postgres")
+    mark = MARK if "faiss" in kinds else f"{MARK}-postgres-alone"
+    last_json = CACHE / ("last.json" if mark == MARK else f"last-{mark}.json")
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     if args.render:
-        last = json.loads((CACHE / "last.json").read_text())
-        write_section(Path(args.out), markdown(last["results"], last["writes"], last["command"], last["seconds"], last["machine"]))
+        last = json.loads(last_json.read_text())
+        write_section(Path(args.out), markdown(last["results"], last["writes"], last["command"], last["seconds"], last["machine"]), mark)
         return 0
     began = time.perf_counter()
     from rag import Settings
 
     results, server = [], None
     for n in args.sizes.split(","):
-        result, server = measure_size(int(n), args.queries, log, args.seconds)
+        result, server = measure_size(int(n), args.queries, log, args.seconds, kinds)
         results.append(result)
     log("write path ...")
     writes = write_path(Settings(embed_backend="fake"), QueryVectors({}), server)
-    command = f".venv/bin/python -m bench.store_rows --sizes {args.sizes} --queries {args.queries} --seconds {args.seconds:g}"
+    command = f".venv/bin/python -m bench.store_rows --sizes {args.sizes} --queries {args.queries} --seconds {args.seconds:g}" + (
+        "" if mark == MARK else f" --stores {args.stores}")
     seconds, where = time.perf_counter() - began, machine()[0].replace(";", _vector_flags() + ";", 1)
-    (CACHE / "last.json").write_text(json.dumps({"results": results, "writes": writes, "command": command, "seconds": seconds, "machine": where}, indent=2))
+    last_json.write_text(json.dumps({"results": results, "writes": writes, "command": command, "seconds": seconds, "machine": where}, indent=2))
     section = markdown(results, writes, command, seconds, where)
     print(section)
-    write_section(Path(args.out), section)
+    write_section(Path(args.out), section, mark)
     return 0
 
 
