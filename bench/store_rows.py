@@ -109,7 +109,8 @@ def ef_curve(pg_index, queries: np.ndarray, truth: np.ndarray, row_of_key: dict,
     return out
 
 
-def measure_size(n: int, n_queries: int, log, seconds: float = 10.0, kinds: tuple[str, ...] = ("faiss", "postgres")) -> tuple[dict, object]:  # noqa: ANN001
+def measure_size(n: int, n_queries: int, log, seconds: float = 10.0, kinds: tuple[str, ...] = ("faiss", "postgres"),
+                 before_after: bool = True) -> tuple[dict, object]:  # noqa: ANN001
     from rag import Settings
     from rag.index.stores import make_retriever
 
@@ -162,6 +163,9 @@ def measure_size(n: int, n_queries: int, log, seconds: float = 10.0, kinds: tupl
     lists = [list(range(20)), list(range(10, 30))]
     fuse_t = timed(lambda q: fuse(lists[0], lists[1], 60), query_texts)
     result["round_trip_ms"], result["fuse_ms"] = round(1000 * percentile(trip, 0.5), 3), round(1000 * percentile(fuse_t, 0.5), 4)
+    if not before_after:  # scoring every matching chunk takes seconds a query at 1M: ~20 min
+        log(json.dumps(result))
+        return result, server
     log("  PostgreSQL lexical, before and after postings ...")
     sets = {"rare words": query_texts[:100], "3 common words": common[:50], "2 common words": [" ".join(q.split()[:2]) for q in common[:50]]}
     result["pg_lexical"] = lexical_before_after(pg_index, sets, settings.candidate_k)
@@ -267,6 +271,8 @@ def lexical_rows(results: list[dict]) -> list[str]:
     """The PostgreSQL lexical search before and after postings, from ``lexical_before_after``."""
     from rag.index.pg_retrieve import ALL_COMMON_CAP, WORD_DEPTH
 
+    if not any(r.get("pg_lexical") for r in results):
+        return ["PostgreSQL lexical search before and after postings: not measured in this run (`--no-before-after`)."]
     lines = [
         "PostgreSQL lexical (BM25) search, top 20, before and after postings, timed query by query in turn in the same run. "
         "Before: every chunk holding any query word scored (the GIN index; this is also the reference, ranked as bm25s). "
@@ -317,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="BENCHMARKS.md")
     parser.add_argument("--stores", default="faiss,postgres",
                         help="faiss,postgres (default) or postgres: PostgreSQL alone on the machine, in its own section")
+    parser.add_argument("--no-before-after", action="store_true", help="skip the lexical search without postings (slow at 1M)")
     parser.add_argument("--render", action="store_true", help="only rewrite the section from the last run's figures")
     args = parser.parse_args(argv)
     kinds = tuple(sorted(args.stores.split(",")))
@@ -334,12 +341,12 @@ def main(argv: list[str] | None = None) -> int:
 
     results, server = [], None
     for n in args.sizes.split(","):
-        result, server = measure_size(int(n), args.queries, log, args.seconds, kinds)
+        result, server = measure_size(int(n), args.queries, log, args.seconds, kinds, not args.no_before_after)
         results.append(result)
     log("write path ...")
     writes = write_path(Settings(embed_backend="fake"), QueryVectors({}), server)
     command = f".venv/bin/python -m bench.store_rows --sizes {args.sizes} --queries {args.queries} --seconds {args.seconds:g}" + (
-        "" if mark == MARK else f" --stores {args.stores}")
+        "" if mark == MARK else f" --stores {args.stores}") + (" --no-before-after" if args.no_before_after else "")
     seconds, where = time.perf_counter() - began, machine()[0].replace(";", _vector_flags() + ";", 1)
     last_json.write_text(json.dumps({"results": results, "writes": writes, "command": command, "seconds": seconds, "machine": where}, indent=2))
     section = markdown(results, writes, command, seconds, where)
