@@ -92,6 +92,11 @@ def _with_speaker(units: tuple[Sentence, ...], j: int) -> list[int]:
     return [j]
 
 
+def _key(chunk: Chunk, sentence: Sentence) -> tuple[str, int, int]:
+    """Where a sentence lies in its article: overlapping passages share sentences."""
+    return (chunk.source, sentence.start, sentence.end)
+
+
 def score_sentences(question: str, chunks: list[Chunk], embedder: Embedder, lexical_weight: float) -> list[np.ndarray]:
     """Per chunk, one support score per sentence: cosine similarity to the question plus
     ``lexical_weight`` times the lexical share. One encoder call for all sentences."""
@@ -147,17 +152,23 @@ def compact(question: str, found: Retrieved, embedder: Embedder, budget: Context
             limit = max(1, budget.decisive_keep)
 
     chosen: dict[int, set[int]] = {}
+    shown: set[tuple[str, int, int]] = set()  # a sentence shown in an overlapping passage is not shown again
     used = 0
     # First pass: the best sentence of each passage, best passages first, while it fits.
     for i in by_score:
         if len(chosen) >= limit:
             break
-        j = int(np.argmax(scores[i]))
-        group = _with_speaker(_units(chunks[i]), j)
+        units = _units(chunks[i])
+        fresh = [j for j in range(len(units)) if _key(chunks[i], units[j]) not in shown]
+        if not fresh:
+            continue
+        j = max(fresh, key=lambda j: scores[i][j])
+        group = [g for g in _with_speaker(units, j) if _key(chunks[i], units[g]) not in shown]
         cost = budget.passage_overhead_tokens + sum(estimate_tokens(_units(chunks[i])[g].text) for g in group)
-        if chosen and (used + cost > budget.budget_tokens or best[i] < budget.min_sentence_score):
+        if chosen and (used + cost > budget.budget_tokens or scores[i][j] < budget.min_sentence_score):
             continue
         chosen[i] = set(group)
+        shown.update(_key(chunks[i], units[g]) for g in group)
         used += cost
     # Second pass: more supporting sentences of the kept passages, best first, while they fit.
     extra = sorted(
@@ -165,12 +176,14 @@ def compact(question: str, found: Retrieved, embedder: Embedder, budget: Context
         key=lambda t: (-t[0], t[1], t[2]),
     )
     for score, i, j in extra:
-        group = [g for g in _with_speaker(_units(chunks[i]), j) if g not in chosen[i]]
+        units = _units(chunks[i])
+        group = [g for g in _with_speaker(units, j) if g not in chosen[i] and _key(chunks[i], units[g]) not in shown]
         if score < budget.min_sentence_score or not group or len(chosen[i]) + len(group) > budget.max_sentences_per_passage:
             continue
         cost = sum(estimate_tokens(_units(chunks[i])[g].text) for g in group)
-        if used + cost <= budget.budget_tokens:
+        if used + cost <= budget.budget_tokens and j in group:
             chosen[i].update(group)
+            shown.update(_key(chunks[i], units[g]) for g in group)
             used += cost
 
     # Best-supported passage first: the small model leans on passage [1].
