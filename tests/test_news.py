@@ -40,11 +40,29 @@ def test_mentions_resolve_against_the_publication_date():
 @pytest.mark.parametrize(
     "question, relation, month, day",
     [("What happened on September 1?", "on", 9, 1), ("Who visited Moscow in May?", "on", 5, None),
-     ("What did Putin say after Sept. 1?", "after", 9, 1), ("What may happen next?", None, None, None)],
+     ("What did Putin say after Sept. 1?", "after", 9, 1), ("What may happen next?", None, None, None),
+     ("What happened ahead of Sept. 3?", "before", 9, 3), ("What changed following August 15?", "after", 8, 15)],
 )
 def test_time_expressions_in_questions(question, relation, month, day):
     query = parse_time_query(question)
     assert (query.relation, query.month, query.day) == (relation, month, day) if relation else query is None
+
+
+@pytest.mark.parametrize(
+    "question, kind, topic",
+    [("Which articles mention North Korea?", "list", "North Korea"), ("In which articles is North Korea mentioned?", "list", "North Korea"),
+     ("In what stories are the tariffs discussed?", "list", "the tariffs"), ("What happened before the parade?", "timeline", "before the parade"),
+     ("Which events took place ahead of the parade?", "timeline", "ahead of the parade"), ("What occurred on May 9?", "timeline", "on May 9"),
+     ("What things happened following the summit?", "timeline", "following the summit"), ("What did Xi say in Tianjin?", None, None)],
+)
+def test_article_questions_are_told_in_their_common_wordings(question, kind, topic):
+    from rag.answer.articles import classify
+    from rag.text.dates import event_phrase
+
+    plan = classify(question)
+    assert (plan.kind, plan.topic) == (kind, topic) if kind else plan is None
+    if kind == "timeline" and "parade" in question:
+        assert event_phrase(question) == ("before", "parade")
 
 
 def test_ingest_stores_given_and_inferred_dates(make_assistant):

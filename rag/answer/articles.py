@@ -35,7 +35,10 @@ from .verify import VerifiedAnswer, Verifier
 LIST = re.compile(
     r"^\s*(?:(?:which|what)\s+(?:articles?|stories|sources|reports|files)|list\s+(?:all\s+)?the\s+articles(?:\s+that)?)\s+"
     r"(?:mention|mentions|mentioned|talk about|talks about|discuss|discusses|cover|covers|are about|is about|refer to|report on|reports on|about)\s+"
-    r"(?P<topic>.+?)\s*[?.!]*\s*$",
+    r"(?P<topic>.+?)\s*[?.!]*\s*$"
+    # the passive: "In which articles is North Korea mentioned?"
+    r"|^\s*in\s+(?:which|what)\s+(?:articles?|stories|sources|reports|files)\s+(?:is|are|was|were|does|do)\s+(?P<passive>.+?)\s+"
+    r"(?:mentioned|named|discussed|covered|reported|referred to|cited|featured|appear|appears)\s*[?.!]*\s*$",
     re.IGNORECASE,
 )
 SUMMARY = re.compile(
@@ -43,7 +46,11 @@ SUMMARY = re.compile(
     r"(?:article|story|report|piece)\s+(?:about|on|covering|that mentions|describing)\s+(?P<topic>.+?)\s*[?.!]*\s*$",
     re.IGNORECASE,
 )
-TIMELINE = re.compile(r"^\s*what\s+(?:happened|took place|was reported)\s+(?P<when>(?:on|in|before|after|during|since|until|by)\b.+?)\s*[?.!]*\s*$", re.IGNORECASE)
+TIMELINE = re.compile(
+    r"^\s*(?:what|which)(?:\s+(?:events?|things?|news))?\s+(?:happened|took place|occurred|was reported|were reported)\s+"
+    r"(?P<when>(?:on|in|before|after|ahead of|prior to|following|during|since|until|by)\b.+?)\s*[?.!]*\s*$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -92,7 +99,8 @@ def classify(question: str) -> ArticleQuestion | None:
     for kind, pattern in (("list", LIST), ("summary", SUMMARY), ("timeline", TIMELINE)):
         m = pattern.match(question)
         if m:
-            return ArticleQuestion(kind, (m.groupdict().get("topic") or m.groupdict().get("when") or "").strip())
+            found = m.groupdict()
+            return ArticleQuestion(kind, (found.get("topic") or found.get("passive") or found.get("when") or "").strip())
     return None
 
 

@@ -162,11 +162,12 @@ def _nearest_year(month: int, day: int, ref: dt.date | None) -> int | None:
     return min(options, key=lambda d: abs((d - ref).days)).year
 
 
-_Q_DAY = re.compile(rf"\b(?P<rel>on|before|after|by|since|until)\s+(?:the\s+)?(?:{_MONTH}\s+(?P<day>\d{{1,2}})|(?P<day2>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<month2>[A-Za-z]+)\.?)(?:,?\s+(?P<year>(?:19|20)\d\d))?", re.IGNORECASE)
+_Q_DAY = re.compile(rf"\b(?P<rel>on|before|after|ahead of|prior to|following|by|since|until)\s+(?:the\s+)?(?:{_MONTH}\s+(?P<day>\d{{1,2}})|(?P<day2>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<month2>[A-Za-z]+)\.?)(?:,?\s+(?P<year>(?:19|20)\d\d))?", re.IGNORECASE)
 _Q_MONTH = re.compile(rf"\b(?P<rel>in|during|before|after|since|until|by)\s+(?:(?:early|mid|late)[\s-]+)?{_MONTH}(?:\s+(?P<year>(?:19|20)\d\d))?(?!\s*\d)", re.IGNORECASE)
 _Q_YEAR = re.compile(r"\b(?P<rel>in|during|before|after|since|until)\s+(?P<year>(?:19|20)\d\d)\b", re.IGNORECASE)
-_Q_EVENT = re.compile(r"\b(?P<rel>before|after)\s+(?:the\s+)?(?P<event>[a-z][a-z\s'-]{2,40}?)(?=[?.,!]|$)", re.IGNORECASE)
-_RELATION = {"on": "on", "in": "on", "during": "on", "before": "before", "until": "before", "by": "before", "after": "after", "since": "after"}
+_Q_EVENT = re.compile(r"\b(?P<rel>before|after|ahead of|prior to|following)\s+(?:the\s+)?(?P<event>[a-z][a-z\s'-]{2,40}?)(?=[?.,!]|$)", re.IGNORECASE)
+_RELATION = {"on": "on", "in": "on", "during": "on", "before": "before", "until": "before", "by": "before", "after": "after", "since": "after",
+             "ahead of": "before", "prior to": "before", "following": "after"}
 
 
 def parse_time_query(question: str) -> TimeQuery | None:
@@ -176,7 +177,7 @@ def parse_time_query(question: str) -> TimeQuery | None:
         month_word = (m["month"] or m["month2"] or "").lower().rstrip(".")
         if month_word in MONTHS:
             day = int(m["day"] or m["day2"])
-            return TimeQuery(_RELATION[m["rel"].lower()], int(m["year"]) if m["year"] else None, MONTHS[month_word], day, m.group(0))
+            return TimeQuery(_RELATION[" ".join(m["rel"].lower().split())], int(m["year"]) if m["year"] else None, MONTHS[month_word], day, m.group(0))
     m = _Q_MONTH.search(question)
     # "in May" is a time; "May" alone could be the verb, so a month needs its preposition.
     if m:
@@ -199,7 +200,7 @@ def event_phrase(question: str) -> tuple[str, str] | None:
     """The "before/after <event>" of a question, without looking for an explicit date first
     (for a caller that already knows there is none)."""
     m = _Q_EVENT.search(question)
-    return (m["rel"].lower(), m["event"].strip()) if m else None
+    return (_RELATION[" ".join(m["rel"].lower().split())], m["event"].strip()) if m else None
 
 
 def date_label(published: str | None, inferred: bool = False) -> str:
