@@ -166,11 +166,30 @@ def test_a_bare_passage_number_does_not_answer_what_the_passage_does_not_say(mak
     assert answer.refused and answer.citations == ()
 
 
-def test_only_a_bare_passage_number_counts_as_a_pick():
-    from rag.answer.pick import chosen_passage
+def test_only_passage_numbers_alone_count_as_a_pick():
+    from rag.answer.pick import chosen_passages
 
-    assert [chosen_passage(r, 3) for r in ("[1]", " [2] ", "3", "[3].", "Passage [2]")] == [1, 2, 3, 3, 2]
-    assert [chosen_passage(r, 3) for r in ("[4]", "[0]", "Xi said so [1].", "", "[1][2]")] == [None] * 5
+    assert [chosen_passages(r, 3) for r in ("[1]", " [2] ", "3", "[3].", "Passage [2]")] == [[1], [2], [3], [3], [2]]
+    assert [chosen_passages(r, 3) for r in ("[1][2]", "[2] [2]", "[1], [3]", "Passages [1] and [2].")] == [[1, 2], [2], [1, 3], [1, 2]]
+    assert [chosen_passages(r, 3) for r in ("[4]", "[0]", "[1] [4]", "Xi said so [1].", "", "In 2024 [1]")] == [[]] * 6
+
+
+def test_a_pick_among_several_passages_copies_the_sentence_the_ranker_rates_best(make_assistant, embedder):
+    from rag.answer.compact import ContextBudget, compact
+    from rag.answer.pick import pick
+
+    assistant, _ = make_assistant()
+    question = "How much was trade between China and Russia in 2024?"
+    shown = compact(question, assistant.retriever.retrieve(question, 4), embedder, ContextBudget())
+    sentences = [(n, s.text.strip()) for n, c in enumerate(shown.prompt.chunks, 1) for s in c.sentences]
+    assert len(shown.prompt.chunks) >= 2
+    reply = " ".join(f"[{n}]" for n in range(1, len(shown.prompt.chunks) + 1))
+    last = sentences[-1]
+    picked = pick(question, reply, shown, embedder, rank=lambda texts: [1.0 if t == last[1] else 0.0 for t in texts])
+    assert (picked.n, picked.sentence, picked.score) == (last[0], last[1], 1.0) and picked.draft.endswith(f"[{last[0]}]")
+    unranked = pick(question, reply, shown, embedder)
+    assert "244.8" in unranked.sentence  # without a ranker: the sentence closest to the question
+    assert pick(question, "Trade rose [1].", shown, embedder) is None
 
 
 def test_a_removed_claim_gets_the_verbatim_retry_when_the_quote_answers(make_assistant):
@@ -214,6 +233,68 @@ def test_the_question_names_may_stand_in_the_sentence_before_or_as_an_initialism
     assert assistant.verifier.addresses(verified("The council agreed to cut tariffs."), "What did the council agree in Oslo?", docs)
     assert not assistant.verifier.addresses(verified("The council agreed to cut tariffs."), "What did the council agree in Bergen?", docs)
     assert assistant.verifier.addresses(verified("NTC members also set a deadline."), "What did Nordic Trade Council members set?", docs)
+
+
+def test_one_word_of_a_full_name_counts_when_the_article_gives_the_whole_name(make_assistant):
+    from rag.answer.verify import VerifiedAnswer
+    from rag.types import AnswerSentence, Citation
+
+    assistant, _ = make_assistant()
+    doc = ("Prime Minister Aino Virtanen of Finland opened the forum in Turku. Delegates from nine countries attended. "
+           "Exporters asked for lower fees. Virtanen said trade would grow.")
+    quote = "Virtanen said trade would grow."
+    start = doc.index(quote)
+    said = VerifiedAnswer((AnswerSentence(quote, (1,), True),), (Citation(1, "memo.txt", start, start + len(quote), quote),), False)
+    docs = {"memo.txt": doc}
+    assert assistant.verifier.addresses(said, "What did Aino Virtanen say about trade?", docs)
+    assert not assistant.verifier.addresses(said, "What did Mikko Virtanen say about trade?", docs, answers=lambda quotes: True)  # not the article's
+
+
+def test_a_reworded_question_is_left_to_the_judge_and_a_missing_name_is_not(make_assistant):
+    from rag.answer.verify import VerifiedAnswer
+    from rag.types import AnswerSentence, Citation
+
+    assistant, _ = make_assistant()
+    doc = "The Nordic council met in Oslo on Monday. The council refrained from providing direct subsidies to shipyards."
+    quote = "The council refrained from providing direct subsidies to shipyards."
+    start = doc.index(quote)
+    said = VerifiedAnswer((AnswerSentence(quote, (1,), True),), (Citation(1, "memo.txt", start, start + len(quote), quote),), False)
+    docs = {"memo.txt": doc}
+    asked = "Which kind of help have the Oslo delegates held back from giving?"  # few of its words in the quote
+    assert not assistant.verifier.addresses(said, asked, docs)
+    asks = []
+    assert assistant.verifier.addresses(said, asked, docs, answers=lambda quotes: asks.append(quotes) or True)
+    assert asks == [quote]  # the judge reads the quotes
+    assert not assistant.verifier.addresses(said, asked, docs, answers=lambda quotes: False)
+    assert not assistant.verifier.addresses(said, asked.replace("Oslo", "Bergen"), docs, answers=lambda quotes: True)  # a name is not the judge's call
+
+
+def test_the_judge_is_never_asked_while_the_model_is_still_writing(make_assistant):
+    # The judge runs on the answering model: asked mid-stream, the local worker would wait for
+    # the stream to be read and the stream for the judge (a deadlock seen with the real worker).
+    # A reworded question (few of its words in the quote) sends the relevance hold to the judge.
+    draft = ("In the wake of Western sanctions, Russia has increasingly leaned on China, which, despite supporting Moscow’s oil trade and "
+             "offering economic substitutes for withdrawn Western brands, has refrained from providing direct military aid [1]. It said so [1].")
+    assistant, llm = make_assistant([draft, draft])
+    writing = []
+    stream, score = llm.stream, llm.score
+
+    def tracked_stream(*args, **kwargs):
+        writing.append(True)
+        try:
+            yield from stream(*args, **kwargs)
+        finally:
+            writing.pop()
+
+    def tracked_score(*args, **kwargs):
+        assert not writing, "the judge was asked while the model was writing"
+        return score(*args, **kwargs)
+
+    llm.stream, llm.score = tracked_stream, tracked_score
+    answer = assistant.ask("Which type of assistance to Russia has China held back from giving?")
+    asked = [m[-1]["content"] for m in llm.judged]
+    assert any("Does the passage answer this question" in a for a in asked)  # the hold did ask the judge
+    assert "military aid" in answer.answer or answer.refused  # the fake judge (a word share) may say no
 
 
 def test_the_questions_year_may_stand_in_the_articles_date(make_assistant):

@@ -231,7 +231,7 @@ class Assistant:
         # another matter is held back). Nothing shown is taken back: the verdict on a sentence
         # does not depend on the sentences after it.
         t = time.perf_counter()
-        out = _Shown(ready=lambda v: self.verifier.addresses(v, query, self.documents))
+        out = _Shown(ready=lambda v, final: self._addresses(v, query, judge=final))
         pieces: list[str] = []
         checked_upto = 0
         for token in self.generate(self.build_messages(query, shown.prompt)):
@@ -243,7 +243,7 @@ class Assistant:
                 # The model is busy writing: copies of their quotes are shown now, a sentence
                 # that needs the judge (and every one after it) once the draft is finished.
                 checked_upto = cut
-                yield from out.more(check("".join(pieces)[:cut], later=True), timings, began)
+                yield from out.more(check("".join(pieces)[:cut], later=True), timings, began, final=False)
         timings["generate_s"] = time.perf_counter() - t
         t = time.perf_counter()
         checked = check("".join(pieces))
@@ -289,7 +289,7 @@ class Assistant:
         t = time.perf_counter()
         reply = "".join(self.generate(self.build_messages(query, shown.prompt, template="answer_retry")))
         second = check(reply)
-        answered = second.supported and self.verifier.addresses(second, query, self.documents)
+        answered = second.supported and self._addresses(second, query)
         if answered and not refused:  # after a missed answer, the quotes must answer the question
             answered = self._answers(query, " ".join(c.quote for c in second.citations))
         if not answered:
@@ -297,20 +297,30 @@ class Assistant:
         timings["retry_s"] = time.perf_counter() - t
         return second
 
+    def _addresses(self, checked: VerifiedAnswer, query: str, judge: bool = True) -> bool:
+        """Whether the supported sentences speak to ``query`` (``Verifier.addresses``), the judge
+        deciding the less plain cases. ``judge=False`` while the model is still writing: the
+        judge runs on the same model, so those wait for the draft's end."""
+        answers = (lambda quotes: self._answers(query, quotes)) if judge else None
+        return self.verifier.addresses(checked, query, self.documents, answers=answers)
+
     def _answers(self, query: str, evidence: str) -> bool:
         """Whether the judge says ``evidence`` answers ``query``."""
         judge = self.judge
         return judge is not None and bool(evidence) and judge.answers([query], [evidence])[0] >= judge.supported_at
 
     def _copy_picked(self, query: str, shown: Compacted, reply: str, check: Callable[[str], VerifiedAnswer]) -> VerifiedAnswer | None:
-        """The model answered the retry with a passage number alone: copy that passage's sentence
-        closest to the question (``pick.py``), when the judge says it answers the question and it
-        passes verification like any answer."""
-        picked = pick(query, reply, shown, self.embedder)
-        if picked is None or not self._answers(query, picked.sentence):
+        """The model answered the retry with passage numbers alone: copy the sentence of those
+        passages that the judge rates best as an answer to the question (``pick.py``), when the
+        judge says it answers and it passes verification like any answer."""
+        judge = self.judge
+        if judge is None:
+            return None
+        picked = pick(query, reply, shown, self.embedder, rank=lambda sentences: judge.answers([query] * len(sentences), sentences))
+        if picked is None or picked.score < judge.supported_at:
             return None
         copied = check(picked.draft)
-        return copied if copied.supported and self.verifier.addresses(copied, query, self.documents) else None
+        return copied if copied.supported and self._addresses(copied, query) else None
 
     def _disagreement(self, query: str, found: news.NewsContext, checked: VerifiedAnswer) -> tuple[VerifiedAnswer, str]:
         """When the question asks about a fact two articles disagree on, the engine states the
@@ -402,10 +412,10 @@ class _Shown:
     """The verified sentences streamed so far: each is shown once, and the pieces join into the
     final answer text."""
 
-    def __init__(self, ready: Callable[[VerifiedAnswer], bool] = lambda v: True) -> None:
+    def __init__(self, ready: Callable[[VerifiedAnswer, bool], bool] = lambda v, final: True) -> None:
         self.count = 0
         self.pieces: list[str] = []
-        self.ready = ready  # whether an answer may start showing
+        self.ready = ready  # whether an answer may start showing (final: the draft is complete)
         self.opened = False
 
     def join(self, text: str) -> str:
@@ -413,10 +423,10 @@ class _Shown:
         self.pieces.append(piece)
         return piece
 
-    def more(self, checked: VerifiedAnswer, timings: dict[str, float], began: float) -> Iterator[str]:
+    def more(self, checked: VerifiedAnswer, timings: dict[str, float], began: float, final: bool = True) -> Iterator[str]:
         supported = checked.settled
         if not self.opened:
-            if not supported or not self.ready(checked):
+            if not supported or not self.ready(checked, final):
                 return
             self.opened = True
         for s in supported[self.count :]:

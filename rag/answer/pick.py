@@ -1,16 +1,19 @@
-"""Evidence-first fallback: the model points at a passage, the engine copies its sentence.
+"""Evidence-first fallback: the model points at passages, the engine copies their sentence.
 
-A small model asked to copy the sentence that answers a question often replies with the passage
-number alone ("[1]"): it found the evidence but did not write it out. This module turns such a
-reply into an answer without inventing anything: from the passage the model chose (as shown to
-it, trimmed), the sentence closest to the question, word for word, cited with that number. The
-caller still verifies the copy and asks the judge whether the sentence answers the question.
+A small model asked to copy the sentence that answers a question often replies with passage
+numbers alone ("[1]", "[1] [2]"): it found the evidence but did not write it out. This module
+turns such a reply into an answer without inventing anything: among the sentences of the passages
+the model chose (as shown to it, trimmed), the one that best answers the question, word for word,
+cited with its passage number. "Best" is the caller's ``rank`` (the engine asks the judge whether
+each sentence answers the question) or, without one, the sentence closest to the question. The
+caller still verifies the copy and checks that it speaks to the question.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -18,39 +21,48 @@ from ..index.embed import Embedder
 from ..text.words import content_words
 from .compact import Compacted
 
-BARE_CITATION = re.compile(r"^\s*(?:passage\s*)?\[?\s*(\d{1,2})\s*\]?\s*\.?\s*$", re.IGNORECASE)
+MARKERS_ONLY = re.compile(r"^\s*(?:passages?\s*)?(?:\[?\s*\d{1,2}\s*\]?[\s,.;&]*(?:and\s+)?)+$", re.IGNORECASE)
+Rank = Callable[[Sequence[str]], Sequence[float]]  # sentences -> how well each answers the question
 
 
 @dataclass(frozen=True)
 class Picked:
-    n: int  # the passage number the model gave
-    sentence: str  # its sentence closest to the question, verbatim as shown
+    n: int  # the passage number of the sentence
+    sentence: str  # verbatim as shown
+    score: float  # its rank score (the judge's P(answers) when a judge ranked)
 
     @property
     def draft(self) -> str:
         return f"{self.sentence} [{self.n}]"
 
 
-def chosen_passage(reply: str, passages: int) -> int | None:
-    """``"[2]"`` -> 2 when the reply is only a passage number within 1..passages."""
-    match = BARE_CITATION.match(reply)
-    if not match:
-        return None
-    n = int(match.group(1))
-    return n if 1 <= n <= passages else None
+def chosen_passages(reply: str, passages: int) -> list[int]:
+    """``"[2]"`` -> [2], ``"[1] [2]"`` -> [1, 2]: the passage numbers of a reply made of nothing
+    else, each within 1..passages and once; [] for any other reply."""
+    if not MARKERS_ONLY.match(reply):
+        return []
+    numbers = list(dict.fromkeys(int(n) for n in re.findall(r"\d+", reply)))
+    return numbers if numbers and all(1 <= n <= passages for n in numbers) else []
 
 
-def pick(question: str, reply: str, shown: Compacted, embedder: Embedder) -> Picked | None:
-    """The sentence of the passage ``reply`` points at that is closest to ``question`` (cosine
-    similarity plus the share of the question's content words it holds), or None when the reply
-    is not a bare passage number."""
-    n = chosen_passage(reply, len(shown.prompt.chunks))
-    if n is None:
+def pick(question: str, reply: str, shown: Compacted, embedder: Embedder, rank: Rank | None = None) -> Picked | None:
+    """The sentence of the passages ``reply`` points at that best answers ``question`` (``rank``,
+    or cosine similarity plus the share of the question's content words it holds), or None when
+    the reply is not passage numbers alone."""
+    candidates = []
+    for n in chosen_passages(reply, len(shown.prompt.chunks)):
+        chunk = shown.prompt.chunks[n - 1]
+        texts = [s.text.strip() for s in chunk.sentences if s.text.strip()] or [chunk.text.strip()]
+        candidates += [(n, t) for t in texts]
+    if not candidates:
         return None
-    chunk = shown.prompt.chunks[n - 1]
-    sentences = [s.text.strip() for s in chunk.sentences if s.text.strip()] or [chunk.text.strip()]
-    vectors = embedder.encode([question, *sentences])
-    similarity = vectors[1:] @ vectors[0]
-    asked = content_words(question)
-    shares = np.array([len(asked & content_words(s)) / len(asked) if asked else 0.0 for s in sentences])
-    return Picked(n, sentences[int(np.argmax(similarity + shares))])
+    sentences = [t for _, t in candidates]
+    if rank is not None:
+        scores = np.asarray(rank(sentences), dtype=float)
+    else:
+        vectors = embedder.encode([question, *sentences])
+        asked = content_words(question)
+        shares = np.array([len(asked & content_words(s)) / len(asked) if asked else 0.0 for s in sentences])
+        scores = vectors[1:] @ vectors[0] + shares
+    best = int(np.argmax(scores))
+    return Picked(candidates[best][0], sentences[best], float(scores[best]))

@@ -15,14 +15,14 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, replace
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from ..index.embed import Embedder
 from ..text.sentences import split_sentences
 from ..text.slots import YEAR
-from ..text.words import NUMBER_WORDS, WORDS, content_words, counted, initialisms, names, number_words, numbers, speakers, spelled_out, stem, word_forms
+from ..text.words import NUMBER_WORDS, WORDS, content_words, counted, initialisms, names, norm_word, number_words, numbers, speakers, spelled_out, stem, word_forms
 from ..types import AnswerSentence, Chunk, Citation
 from .constraints import date_numbers
 from .judge import SupportJudge
@@ -380,28 +380,55 @@ class Verifier:
     def supported_at(judge: SupportJudge | object) -> float:
         return judge.supported_at if isinstance(judge, SupportJudge) else 0.5
 
-    def addresses(self, verified: VerifiedAnswer, question: str, documents: dict[str, str] | None = None) -> bool:
-        """Whether the supported sentences, read with the quotes they cite, speak to the question:
-        at least half of its content words appear (a true sentence about trade does not answer
-        "what was the GDP?"), and so do all its names, there or in what a reader sees around each
-        quote: the sentence before it and the article's title ("the summit" after a sentence
-        naming Alaska), an initialism counting for its words ("GGI")."""
+    def addresses(self, verified: VerifiedAnswer, question: str, documents: dict[str, str] | None = None,
+                  answers: Callable[[str], bool] | None = None) -> bool:
+        """Whether the supported sentences, read with the quotes they cite, speak to the question.
+
+        Every name the question gives must be there or in what a reader sees around each quote:
+        the two sentences before it and the article's title ("the summit" after sentences naming
+        Alaska), an initialism counting for its words ("GGI"), and one word of a longer name for
+        the whole when the cited article gives the whole ("Modi" for "Narendra Modi"). A name
+        found nowhere near: never. And at least half of the question's content words must appear
+        (a true sentence about trade does not answer "what was the GDP?"); when fewer do (a
+        reworded question: "held back from giving" for "refrained from providing"),
+        ``answers(quotes)``, the judge asked whether the quotes answer the question, decides,
+        where one is given."""
         text = " ".join([s.text for s in verified.supported] + [c.quote for c in verified.citations])
         said, terms = word_forms(text) | content_words(text), content_words(question)
-        around = " ".join([text] + [f"{c.title or ''} {_text_before(c, documents)}" for c in verified.citations])
+        around = " ".join([text] + [f"{c.title or ''} {_text_before(c, documents, 2)}" for c in verified.citations])
         named = word_forms(around) | initialisms(around)
         asked = re.sub(r"^\W*\S+", "", question)  # a question's first word is capitalised anyway ("Besides ...")
-        spelled = spelled_out(asked, named)
-        q_names = {n for n in names(asked) if n not in named} - spelled
-        said |= {stem(n) for n in names(asked) if n in named or n in spelled}  # found around the quote
-        return not q_names and (not terms or len(terms & said) >= 0.5 * len(terms))
+        articles = " ".join(" ".join((documents or {}).get(source, "").split()) for source in {c.source for c in verified.citations})
+        covered = spelled_out(asked, named) | _named_in_part(asked, named, articles)
+        if {n for n in names(asked) if n not in named} - covered:
+            return False
+        said |= {stem(n) for n in names(asked)}  # every name is found around the quotes
+        if not terms or len(terms & said) >= 0.5 * len(terms):
+            return True
+        quotes = " ".join(c.quote for c in verified.citations)
+        return answers is not None and bool(quotes) and answers(quotes)
 
 
-def _text_before(c: Citation, documents: dict[str, str] | None) -> str:
-    """The sentence before a quote in its article."""
-    flat = " ".join((documents or {}).get(c.source, "")[: c.start][-600:].split())
-    spans = split_sentences(flat)
-    return flat[spans[-1][0] : spans[-1][1]] if spans else ""
+FULL_NAME = re.compile(r"\b[A-Z][\w’'\-]*(?:\s+[A-Z][\w’'\-]*)+")
+
+
+def _named_in_part(asked: str, named: set[str], articles: str) -> set[str]:
+    """The words of each longer name in the question ("Narendra Modi", "President Putin") that a
+    reader may take as named when one of its words is (``named``) and the cited articles give the
+    whole name: an article names a person in full once and by one name after."""
+    covered: set[str] = set()
+    for m in FULL_NAME.finditer(asked):
+        words = [norm_word(w) for w in m.group(0).split()]
+        if any(w in named for w in words) and re.search(r"\b" + r"\s+".join(map(re.escape, m.group(0).split())) + r"\b", articles):
+            covered |= set(words)
+    return covered
+
+
+def _text_before(c: Citation, documents: dict[str, str] | None, sentences: int = 1) -> str:
+    """The ``sentences`` sentences before a quote in its article."""
+    flat = " ".join((documents or {}).get(c.source, "")[: c.start][-500 * sentences :].split())
+    spans = split_sentences(flat)[-sentences:]
+    return flat[spans[0][0] : spans[-1][1]] if spans else ""
 
 
 @dataclass(frozen=True)
