@@ -79,7 +79,7 @@ class VectorIndexConfig:
     approximate_above: int = 50_000
     hnsw_m: int = 32
     ef_construction: int = 80
-    ef_search: int = 512
+    ef_search: int = 800  # as Settings.hnsw_ef_search
 
     @classmethod
     def from_settings(cls, settings: Settings) -> VectorIndexConfig:
