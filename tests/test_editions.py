@@ -129,3 +129,21 @@ def test_a_disagreement_is_stated_only_between_reports_of_the_asked_edition():
                     side("The project released version 2.0 of its database on Tuesday.", "2018-03-07"))
     assert relevant_conflicts((days,), "When was version 3.0 released?") == []  # 2.0's day disputes nothing about 3.0
     assert relevant_conflicts((days,), "When was the database released?") == [days]  # no edition asked: both stand
+
+
+def test_a_disputed_place_is_stated_only_when_the_question_asks_about_the_place():
+    from rag.answer.news import relevant_conflicts
+    from rag.types import Chunk, Conflict, Sentence
+
+    def side(text: str, source: str) -> tuple[Sentence, Chunk]:
+        sentence = Sentence(text, 0, len(text))
+        return sentence, Chunk(f"{source}:0", source, 0, len(text), text, (sentence,))
+
+    place = Conflict("place", "forum", ("Lyon", "Nantes"), side("The forum opened in Lyon on May 2.", "a.txt"),
+                     side("The talks took place at the forum in Nantes.", "b.txt"))
+    asked = ["Where was the forum held?", "What city hosted the forum?", "Which city was host to the forum?",
+             "Was the forum held in Lyon or in Nantes?", "Was the forum in Lyon?"]
+    assert [relevant_conflicts((place,), q) for q in asked] == [[place]] * len(asked)
+    beside = ["How many guests was the town preparing to host for the forum in Lyon?", "When did the mayor open the forum in Lyon?", "How large was the Lyon forum?",
+              "Apart from the mayor, who spoke at the forum in Nantes?", "What did the forum decide?"]
+    assert [relevant_conflicts((place,), q) for q in beside] == [[]] * len(beside)

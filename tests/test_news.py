@@ -142,6 +142,19 @@ def test_disagreement_is_stated_with_both_sides_quoted(make_assistant):
     _check_quotes(assistant, answer)
 
 
+def test_a_question_about_the_disputed_fact_is_answered_with_the_disagreement_when_the_model_has_no_answer(make_assistant):
+    assistant, _ = make_assistant(["The articles don't say.", "The articles don't say."])
+    answer = assistant.ask("Was the 2025 SCO summit held in Beijing or in Tianjin?")
+    assert not answer.refused and answer.answer.startswith("The articles disagree:")
+    assert {c.source for c in answer.citations} == {A001, A003}
+    assert all(s.supported for s in answer.sentences)
+    _check_quotes(assistant, answer)
+    other, _ = make_assistant(["The articles don't say.", "The articles don't say."])
+    assert other.ask("When did Xi open the SCO summit in Tianjin?").refused  # the place is not what it asks
+    third, _ = make_assistant(["The articles don't say.", "The articles don't say."])
+    assert third.ask("Where was the SCO summit in Tianjin held?").refused  # one side named: no answer to give instead
+
+
 def test_no_disagreement_for_a_question_it_does_not_touch(make_assistant):
     assistant, _ = make_assistant(["Trump slapped 50% tariffs on India [1]."])
     answer = assistant.ask("What tariffs did Trump put on India?")

@@ -253,6 +253,12 @@ class Assistant:
             checked = self._second_try(query, found, shown, checked, check, timings)
             yield from out.more(checked, timings, began)
         if not (checked.supported and out.opened):
+            # Nothing to show, but the question asks about a fact the articles disagree on
+            # ("Was it held in Beijing or in Tianjin?"): the disagreement, both sides quoted, is the answer.
+            alone, statement = self._disagreement(query, found, VerifiedAnswer((), (), checked.refused_by_model), instead=True)
+            if statement:
+                yield out.join(statement)
+                return build_answer(question, standalone, "".join(out.pieces), timings, began, checked=alone)
             yield NO_SUPPORT
             return build_answer(question, standalone, NO_SUPPORT, timings, began, refused=True, closest=found.hits[:3], sentences=checked.sentences)
         checked, statement = self._disagreement(query, found, checked)
@@ -322,11 +328,14 @@ class Assistant:
         copied = check(picked.draft)
         return copied if copied.supported and self._addresses(copied, query) else None
 
-    def _disagreement(self, query: str, found: news.NewsContext, checked: VerifiedAnswer) -> tuple[VerifiedAnswer, str]:
+    def _disagreement(self, query: str, found: news.NewsContext, checked: VerifiedAnswer, instead: bool = False) -> tuple[VerifiedAnswer, str]:
         """When the question asks about a fact two articles disagree on, the engine states the
-        disagreement with both quotes, after the answer (never instead of it)."""
+        disagreement with both quotes, after the answer (never instead of it); ``instead``: there
+        is no answer to show, and the statement is the answer."""
         conflicts = news.relevant_conflicts(found.conflicts, query)
-        if not conflicts or not checked.supported:
+        if instead:  # instead of a refusal only for a question that names both sides ("Beijing or Tianjin?")
+            conflicts = [c for c in conflicts if all(v.lower() in query.lower() for v in c.values)]
+        if not conflicts or not (checked.supported or instead):
             return checked, ""
         claims, sides = news.disagreement_claims(conflicts)
         extra = self.verifier.verify(claims, sides, query, self.documents)

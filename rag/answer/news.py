@@ -33,9 +33,10 @@ from .verify import VerifiedAnswer
 PLACE = re.compile(r"\b(?:in|at)\s+(?P<place>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)")
 NOT_PLACES = {*MONTH_NAMES, *WEEKDAYS, "the", "a", "an", "this", "that", "his", "her", "their", "its"}
 CONTAINED = re.compile(r"\b(?:in|at)\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?,\s+(?P<region>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\b")
-WHERE = re.compile(r"\b(?:where|which (?:city|country|place)|location|held|hosted|take place|took place|venue)\b", re.IGNORECASE)
+WHERE = re.compile(r"\b(?:where|(?:which|what) (?:city|country|place)|location|held|hosted|was host|take place|took place|venue)\b", re.IGNORECASE)
 WHEN = re.compile(r"\b(?:when|what (?:date|day)|which (?:date|day))\b", re.IGNORECASE)
 HOW_MANY = re.compile(r"\bhow (?:many|much)\b", re.IGNORECASE)
+YES_NO = re.compile(r"^\W*(?:is|was|were|are|did|does|do|has|had|have|can|could|will|would)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -225,9 +226,12 @@ def _year(chunk: Chunk) -> set[str]:
 
 def relevant_conflicts(conflicts: tuple[Conflict, ...], question: str) -> list[Conflict]:
     """Conflicts about what the question asks: its topic word is in the question and the
-    question asks for that kind of value (where / when / how many) or names one of the values,
-    and both sentences are about what it states (its years and numbers are in each, or the year
-    in its article's date): "When was version 3.0 released?" is not disputed by the 2.0 release's day."""
+    question asks for that kind of value (where / when / how many), or asks yes or no about one
+    of the values ("Was the summit held in Tianjin?"), and both sentences are about what it
+    states (its years and numbers are in each, or the year in its article's date): "When was
+    version 3.0 released?" is not disputed by the 2.0 release's day. A value named to say which
+    event is meant does not make the question about it: "When did Xi open the summit in
+    Tianjin?" asks a date, and the place the articles dispute is not stated beside the answer."""
     terms = content_words(question)
     stated = numbers(question)
     out = []
@@ -236,7 +240,7 @@ def relevant_conflicts(conflicts: tuple[Conflict, ...], question: str) -> list[C
             continue
         named = any(v.lower() in question.lower() for v in c.values)
         asks = {"place": WHERE, "date": WHEN, "number": HOW_MANY}[c.kind].search(question)
-        if (c.topic in terms or c.kind == "date") and (asks or named):
+        if (c.topic in terms or c.kind == "date") and (asks or (named and YES_NO.match(question))):
             out.append(c)
     return out
 
