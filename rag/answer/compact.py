@@ -164,7 +164,7 @@ def compact(question: str, found: Retrieved, embedder: Embedder, budget: Context
             continue
         j = max(fresh, key=lambda j: scores[i][j])
         group = [g for g in _with_speaker(units, j) if _key(chunks[i], units[g]) not in shown]
-        cost = budget.passage_overhead_tokens + sum(estimate_tokens(_units(chunks[i])[g].text) for g in group)
+        cost = budget.passage_overhead_tokens + sum(estimate_tokens(units[g].text) for g in group)
         if chosen and (used + cost > budget.budget_tokens or scores[i][j] < budget.min_sentence_score):
             continue
         chosen[i] = set(group)
@@ -178,10 +178,10 @@ def compact(question: str, found: Retrieved, embedder: Embedder, budget: Context
     for score, i, j in extra:
         units = _units(chunks[i])
         group = [g for g in _with_speaker(units, j) if g not in chosen[i] and _key(chunks[i], units[g]) not in shown]
-        if score < budget.min_sentence_score or not group or len(chosen[i]) + len(group) > budget.max_sentences_per_passage:
+        if score < budget.min_sentence_score or j not in group or len(chosen[i]) + len(group) > budget.max_sentences_per_passage:
             continue
-        cost = sum(estimate_tokens(_units(chunks[i])[g].text) for g in group)
-        if used + cost <= budget.budget_tokens and j in group:
+        cost = sum(estimate_tokens(units[g].text) for g in group)
+        if used + cost <= budget.budget_tokens:
             chosen[i].update(group)
             shown.update(_key(chunks[i], units[g]) for g in group)
             used += cost

@@ -231,7 +231,10 @@ class Assistant:
         # another matter is held back). Nothing shown is taken back: the verdict on a sentence
         # does not depend on the sentences after it.
         t = time.perf_counter()
-        out = _Shown(ready=lambda v, final: self._addresses(v, query, judge=final))
+        # The judge asked whether quotes answer the question, once per quotes for this answer. It
+        # runs on the answering model, so not while the model is still writing (``final``).
+        asks = functools.cache(functools.partial(self._answers, query))
+        out = _Shown(ready=lambda v, final: self.verifier.addresses(v, query, self.documents, answers=asks if final else None))
         pieces: list[str] = []
         checked_upto = 0
         for token in self.generate(self.build_messages(query, shown.prompt)):
@@ -250,7 +253,7 @@ class Assistant:
         yield from out.more(checked, timings, began)
         timings["verify_s"] = time.perf_counter() - t
         if not (checked.supported and out.opened):
-            checked = self._second_try(query, found, shown, checked, check, timings)
+            checked = self._second_try(query, found, shown, checked, check, asks, timings)
             yield from out.more(checked, timings, began)
         if not (checked.supported and out.opened):
             # Nothing to show, but the question asks about a fact the articles disagree on
@@ -282,7 +285,7 @@ class Assistant:
         return check
 
     def _second_try(self, query: str, found: news.NewsContext, shown: Compacted, checked: VerifiedAnswer,
-                    check: Callable[[str], VerifiedAnswer], timings: dict[str, float]) -> VerifiedAnswer:
+                    check: Callable[[str], VerifiedAnswer], asks: Callable[[str], bool], timings: dict[str, float]) -> VerifiedAnswer:
         """Small models refuse too readily, or write a claim the passages do not make when the
         answer is right there. With strong evidence, ask once for the best sentence verbatim; it
         still has to pass verification and answer the question. After a removed claim or a true
@@ -295,27 +298,21 @@ class Assistant:
         t = time.perf_counter()
         reply = "".join(self.generate(self.build_messages(query, shown.prompt, template="answer_retry")))
         second = check(reply)
-        answered = second.supported and self._addresses(second, query)
+        answered = second.supported and self.verifier.addresses(second, query, self.documents, answers=asks)
         if answered and not refused:  # after a missed answer, the quotes must answer the question
-            answered = self._answers(query, " ".join(c.quote for c in second.citations))
+            answered = asks(" ".join(c.quote for c in second.citations))
         if not answered:
-            second = self._copy_picked(query, shown, reply, check) or checked
+            second = self._copy_picked(query, shown, reply, check, asks) or checked
         timings["retry_s"] = time.perf_counter() - t
         return second
-
-    def _addresses(self, checked: VerifiedAnswer, query: str, judge: bool = True) -> bool:
-        """Whether the supported sentences speak to ``query`` (``Verifier.addresses``), the judge
-        deciding the less plain cases. ``judge=False`` while the model is still writing: the
-        judge runs on the same model, so those wait for the draft's end."""
-        answers = (lambda quotes: self._answers(query, quotes)) if judge else None
-        return self.verifier.addresses(checked, query, self.documents, answers=answers)
 
     def _answers(self, query: str, evidence: str) -> bool:
         """Whether the judge says ``evidence`` answers ``query``."""
         judge = self.judge
         return judge is not None and bool(evidence) and judge.answers([query], [evidence])[0] >= judge.supported_at
 
-    def _copy_picked(self, query: str, shown: Compacted, reply: str, check: Callable[[str], VerifiedAnswer]) -> VerifiedAnswer | None:
+    def _copy_picked(self, query: str, shown: Compacted, reply: str, check: Callable[[str], VerifiedAnswer],
+                     asks: Callable[[str], bool]) -> VerifiedAnswer | None:
         """The model answered the retry with passage numbers alone: copy the sentence of those
         passages that the judge rates best as an answer to the question (``pick.py``), when the
         judge says it answers and it passes verification like any answer."""
@@ -326,7 +323,7 @@ class Assistant:
         if picked is None or picked.score < judge.supported_at:
             return None
         copied = check(picked.draft)
-        return copied if copied.supported and self._addresses(copied, query) else None
+        return copied if copied.supported and self.verifier.addresses(copied, query, self.documents, answers=asks) else None
 
     def _disagreement(self, query: str, found: news.NewsContext, checked: VerifiedAnswer, instead: bool = False) -> tuple[VerifiedAnswer, str]:
         """When the question asks about a fact two articles disagree on, the engine states the

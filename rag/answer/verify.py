@@ -398,10 +398,11 @@ class Verifier:
         around = " ".join([text] + [f"{c.title or ''} {_text_before(c, documents, 2)}" for c in verified.citations])
         named = word_forms(around) | initialisms(around)
         asked = re.sub(r"^\W*\S+", "", question)  # a question's first word is capitalised anyway ("Besides ...")
-        articles = " ".join(" ".join((documents or {}).get(source, "").split()) for source in {c.source for c in verified.citations})
-        covered = spelled_out(asked, named) | _named_in_part(asked, named, articles)
-        if {n for n in names(asked) if n not in named} - covered:
-            return False
+        missing = {n for n in names(asked) if n not in named} - spelled_out(asked, named)
+        if missing:  # only then read the cited articles for the whole names
+            articles = " ".join(" ".join((documents or {}).get(source, "").split()) for source in {c.source for c in verified.citations})
+            if missing - _named_in_part(asked, named, articles):
+                return False
         said |= {stem(n) for n in names(asked)}  # every name is found around the quotes
         if not terms or len(terms & said) >= 0.5 * len(terms):
             return True
@@ -424,7 +425,7 @@ def _named_in_part(asked: str, named: set[str], articles: str) -> set[str]:
     return covered
 
 
-def _text_before(c: Citation, documents: dict[str, str] | None, sentences: int = 1) -> str:
+def _text_before(c: Citation, documents: dict[str, str] | None, sentences: int) -> str:
     """The ``sentences`` sentences before a quote in its article."""
     flat = " ".join((documents or {}).get(c.source, "")[: c.start][-500 * sentences :].split())
     spans = split_sentences(flat)[-sentences:]

@@ -177,7 +177,7 @@ def parse_time_query(question: str) -> TimeQuery | None:
         month_word = (m["month"] or m["month2"] or "").lower().rstrip(".")
         if month_word in MONTHS:
             day = int(m["day"] or m["day2"])
-            return TimeQuery(_RELATION[" ".join(m["rel"].lower().split())], int(m["year"]) if m["year"] else None, MONTHS[month_word], day, m.group(0))
+            return TimeQuery(_RELATION[m["rel"].lower()], int(m["year"]) if m["year"] else None, MONTHS[month_word], day, m.group(0))
     m = _Q_MONTH.search(question)
     # "in May" is a time; "May" alone could be the verb, so a month needs its preposition.
     if m:
@@ -200,7 +200,7 @@ def event_phrase(question: str) -> tuple[str, str] | None:
     """The "before/after <event>" of a question, without looking for an explicit date first
     (for a caller that already knows there is none)."""
     m = _Q_EVENT.search(question)
-    return (_RELATION[" ".join(m["rel"].lower().split())], m["event"].strip()) if m else None
+    return (_RELATION[m["rel"].lower()], m["event"].strip()) if m else None
 
 
 def date_label(published: str | None, inferred: bool = False) -> str:
