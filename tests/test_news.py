@@ -51,7 +51,8 @@ def test_time_expressions_in_questions(question, relation, month, day):
 @pytest.mark.parametrize(
     "question, kind, topic",
     [("Which articles mention North Korea?", "list", "North Korea"), ("In which articles is North Korea mentioned?", "list", "North Korea"),
-     ("In what stories are the tariffs discussed?", "list", "the tariffs"), ("What happened before the parade?", "timeline", "before the parade"),
+     ("In what stories are the tariffs discussed?", "list", "the tariffs"), ("Which of the articles mention North Korea?", "list", "North Korea"),
+     ("Do any of the reports mention the tariffs?", "list", "the tariffs"), ("Which of the leaders spoke first?", None, None), ("What happened before the parade?", "timeline", "before the parade"),
      ("Which events took place ahead of the parade?", "timeline", "ahead of the parade"), ("What occurred on May 9?", "timeline", "on May 9"),
      ("What things happened following the summit?", "timeline", "following the summit"), ("What did Xi say in Tianjin?", None, None)],
 )

@@ -33,7 +33,8 @@ from .result import NO_ARTICLE, build_answer, refusal_text
 from .verify import VerifiedAnswer, Verifier
 
 LIST = re.compile(
-    r"^\s*(?:(?:which|what)\s+(?:articles?|stories|sources|reports|files)|list\s+(?:all\s+)?the\s+articles(?:\s+that)?)\s+"
+    r"^\s*(?:(?:which|what)\s+(?:of\s+the\s+)?(?:articles?|stories|sources|reports|files)|list\s+(?:all\s+)?the\s+articles(?:\s+that)?"
+    r"|(?:do|does)\s+any\s+(?:of\s+the\s+)?(?:articles?|stories|sources|reports|files))\s+"
     r"(?:mention|mentions|mentioned|talk about|talks about|discuss|discusses|cover|covers|are about|is about|refer to|report on|reports on|about)\s+"
     r"(?P<topic>.+?)\s*[?.!]*\s*$"
     # the passive: "In which articles is North Korea mentioned?"
