@@ -46,6 +46,15 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+def vector_flags() -> str:
+    """" (AVX2, AVX-512)" or what of them the CPU lacks: the local model's build depends on it."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split("flags", 1)[1].split("\n", 1)[0].split()
+    except (OSError, IndexError):
+        return ""
+    return f" ({'AVX2' if 'avx2' in flags else 'no AVX2'}, {'AVX-512' if 'avx512f' in flags else 'no AVX-512'})"
+
+
 def machine() -> list[str]:
     cpu = "unknown CPU"
     try:

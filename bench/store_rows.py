@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .report import machine, percentile
+from .report import machine, percentile, vector_flags
 from .store_build import CACHE, QueryVectors, chunk_objects, document_objects, exact_top, faiss_store, pg_store, synthesise, write_path
 
 MARK = "store-bench"  # the section between <!-- store-bench:begin --> and <!-- store-bench:end -->
@@ -304,14 +304,6 @@ def lexical_rows(results: list[dict]) -> list[str]:
     return lines
 
 
-def _vector_flags() -> str:
-    try:
-        flags = Path("/proc/cpuinfo").read_text().split("flags", 1)[1].split("\n", 1)[0].split()
-    except (OSError, IndexError):
-        return ""
-    return f" ({'AVX2' if 'avx2' in flags else 'no AVX2'}, {'AVX-512' if 'avx512f' in flags else 'no AVX-512'})"
-
-
 def write_section(out: Path, section: str, mark: str = MARK) -> None:
     BEGIN, END = f"<!-- {mark}:begin -->", f"<!-- {mark}:end -->"
     text = out.read_text(encoding="utf-8") if out.is_file() else "# Benchmarks\n"
@@ -356,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     writes = write_path(Settings(embed_backend="fake"), QueryVectors({}), server)
     command = f".venv/bin/python -m bench.store_rows --sizes {args.sizes} --queries {args.queries} --seconds {args.seconds:g}" + (
         "" if mark == MARK else f" --stores {args.stores}") + (" --no-before-after" if args.no_before_after else "")
-    seconds, where = time.perf_counter() - began, machine()[0].replace(";", _vector_flags() + ";", 1)
+    seconds, where = time.perf_counter() - began, machine()[0].replace(";", vector_flags() + ";", 1)
     last_json.write_text(json.dumps({"results": results, "writes": writes, "command": command, "seconds": seconds, "machine": where}, indent=2))
     section = markdown(results, writes, command, seconds, where)
     print(section)

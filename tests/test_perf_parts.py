@@ -174,3 +174,18 @@ def test_a_kept_quotation_keeps_the_sentence_that_names_its_speaker(make_assista
     assert quotes, shown  # the question pulls in Modi's quote about Putin ...
     assert all(i + 1 < len(shown) and shown[i + 1].startswith("Modi wrote") for i in quotes)  # ... never without "Modi wrote"
     assert "NATO" in result.prompt.chunks[0].text  # and what Putin said that day comes first
+
+
+def test_the_answer_latency_bench_reports_the_readers_wait_against_the_goals():
+    from bench.answer_rows import markdown, questions
+
+    asked = questions(1)
+    assert asked and all(isinstance(q, str) for q in asked)
+    assert "Which leaders attended it?" not in asked  # a follow-up needs its conversation
+    row = lambda first, total, refused=False: {"question": "q", "refused": refused, "wall_s": total, "first_token_s": 1.0,  # noqa: E731
+                                               "first_verified_s": None if refused else first, "total_s": total, "retry": False, "sentences": 1}
+    fast = markdown([row(2.0, 3.0), row(2.4, 3.5), row(9.0, 9.0, refused=True)], "cmd", 1.0, "here")
+    assert "| first verified sentence shown (answered questions) | 2.20 / " in fast and fast.count("PASS") == 2
+    assert "2 answered, 1 refused" in fast
+    slow = markdown([row(4.0, 5.0), row(4.4, 5.5)], "cmd", 1.0, "here")
+    assert slow.count("FAIL") == 2
