@@ -312,3 +312,90 @@ def test_the_questions_year_may_stand_in_the_articles_date(make_assistant):
     assert supported("Chinese President Xi Jinping opened the SCO summit in Tianjin in 2025 [1].", question)
     assert not supported("Chinese President Xi Jinping opened the SCO summit in Tianjin in 2024 [1].", question.replace("2025", "2024"))
     assert not supported("Chinese President Xi Jinping opened the SCO summit in Tianjin in 2025 [1].", "Who opened the SCO summit in Tianjin?")
+
+
+def test_each_citation_shown_holds_up_by_its_own_quote(make_assistant, monkeypatch):
+    # A sentence citing two passages: 000 says it; 001 only shares words with it spread over its
+    # sentences ("Xi introduced his newly launched Global Governance Initiative (GGI) …"). The
+    # reader sees only the quote, so the second citation is dropped; the sentence stays supported.
+    from rag.answer.verify import Verifier
+
+    assistant, _ = make_assistant()
+    said = next(c for c in assistant.index.chunks if c.source.startswith("000") and "deficit in global governance" in c.text)
+    other = next(c for c in assistant.index.chunks if c.source.startswith("001") and "newly launched Global Governance" in c.text)
+    draft = "Putin voiced support for the GGI, describing it as timely and necessary to address a deficit in global governance [1][2]."
+    question = "What did Putin say about the Global Governance Initiative?"
+    documents = assistant.documents
+
+    checked = assistant.verifier.verify(draft, [said, other], question, documents)
+    assert checked.sentences[0].supported
+    assert [c.source for c in checked.citations] == [said.source]
+    assert "deficit" in checked.citations[0].quote
+    # the same draft without the per-quote reading: the passage-level check let 001 in
+    monkeypatch.setattr(Verifier, "_quote_alone", lambda self, *args: True)
+    assert {c.source for c in assistant.verifier.verify(draft, [said, other], question, documents).citations} == {said.source, other.source}
+
+
+def test_a_reprint_cited_with_its_story_keeps_both_articles(make_assistant):
+    # the figure stands in 000 and 001 alike ("rose to $244.8 billion", "reached 244.8 billion U.S.
+    # dollars"): each quote carries it alone, so both stay
+    assistant, _ = make_assistant()
+    chunks = [next(c for c in assistant.index.chunks if c.source.startswith(p) and "244.8" in c.text) for p in ("000", "001")]
+    checked = assistant.verifier.verify("Trade between China and Russia reached 244.8 billion in 2024 [1][2].",
+                                        chunks, "What was China-Russia trade in 2024?", assistant.documents)
+    assert checked.sentences[0].supported and {c.source for c in checked.citations} == {c.source for c in chunks}
+
+
+def test_a_bare_value_is_checked_as_the_questions_answer(make_assistant):
+    # "2024 [1]." has no words of its own: it says the question's answer is 2024, so the passage
+    # must carry the value and the question's words, as one sentence of it does
+    assistant, _ = make_assistant()
+    trade = [c for c in assistant.index.chunks if "244.8 billion U.S. dollars" in c.text]
+    question = "When did China-Russia trade amount to 244.8 billion dollars?"
+    checked = assistant.verifier.verify("2024 [1].", trade[:1], question, assistant.documents)
+    assert checked.sentences[0].supported and checked.sentences[0].text == "2024."
+    assert "244.8" in checked.citations[0].quote and "2024" in checked.citations[0].quote
+    # the same value for a figure the passage does not give, or a year it does not hold: no
+    assert not assistant.verifier.verify("2024 [1].", trade[:1], "When did China-Russia trade amount to 190 billion dollars?", assistant.documents).supported
+    assert not assistant.verifier.verify("2019 [1].", trade[:1], question, assistant.documents).supported
+    # end to end, the fake model answering with the bare year
+    assistant, _ = make_assistant(["2024 [1].", "2024 [1]."])
+    answer = assistant.ask(question)
+    assert not answer.refused and answer.answer.startswith("2024")
+
+
+def test_a_named_event_may_be_called_by_its_noun_alone_when_the_article_names_it_in_full(make_assistant):
+    from rag.answer.verify import VerifiedAnswer
+    from rag.types import AnswerSentence, Citation
+
+    assistant, _ = make_assistant()
+    doc = ("Leaders met at the Nordic Trade Council (NTC) summit in Oslo on Monday. Delegates from nine countries attended. "
+           "Exporters asked for lower fees. Fishing quotas were also discussed. Aino Virtanen met two ministers during the summit.")
+    quote = "Aino Virtanen met two ministers during the summit."
+    start = doc.index(quote)
+    said = VerifiedAnswer((AnswerSentence(quote, (1,), True),), (Citation(1, "memo.txt", start, start + len(quote), quote),), False)
+    docs = {"memo.txt": doc}
+    assert assistant.verifier.addresses(said, "Whom did Virtanen meet at the NTC summit?", docs)
+    # the article never names a summit of that name, or the quote does not speak of a summit: no
+    assert not assistant.verifier.addresses(said, "Whom did Virtanen meet at the G20 summit?", docs)
+    assert not assistant.verifier.addresses(said, "Whom did Virtanen meet at the NTC dinner?", docs)
+
+
+def test_an_answer_that_only_echoes_the_question_is_not_shown(make_assistant):
+    from rag.answer.verify import VerifiedAnswer
+    from rag.types import AnswerSentence, Citation
+
+    assistant, _ = make_assistant()
+    doc = "The 2022 Carrow Bay Classic was played at the Lantern Exchange. Carrow Bay hosts it every year."
+    quote = "Carrow Bay hosts it every year."
+    start = doc.index(quote)
+
+    def said(text: str) -> VerifiedAnswer:
+        return VerifiedAnswer((AnswerSentence(text, (1,), True),), (Citation(1, "memo.txt", start, start + len(quote), quote),), False)
+
+    docs = {"memo.txt": doc}
+    asked = "Where was the 2022 Carrow Bay Classic played?"
+    assert not assistant.verifier.addresses(said("Carrow Bay."), asked, docs, answers=lambda quotes: True)
+    assert assistant.verifier.addresses(said("Carrow Bay hosts it every year."), asked, docs, answers=lambda quotes: True)
+    # a yes/no question may be answered by restating it
+    assert assistant.verifier.addresses(said("The 2022 Carrow Bay Classic was played."), "Was the 2022 Carrow Bay Classic played?", docs)

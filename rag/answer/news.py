@@ -26,7 +26,7 @@ import numpy as np
 from ..index.embed import Embedder
 from ..index.retrieve import Retrieved
 from ..text.dates import TimeQuery, mentions, parse_iso
-from ..text.words import MONTH_NAMES, WEEKDAYS, content_words, numbers
+from ..text.words import MONTH_NAMES, WEEKDAYS, YES_NO, content_words, numbers
 from ..types import AnswerSentence, Chunk, Conflict, Hit, Sentence
 from .verify import VerifiedAnswer
 
@@ -36,7 +36,6 @@ CONTAINED = re.compile(r"\b(?:in|at)\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?,\s+(?P<reg
 WHERE = re.compile(r"\b(?:where|(?:which|what) (?:city|country|place)|location|held|hosted|was host|take place|took place|venue)\b", re.IGNORECASE)
 WHEN = re.compile(r"\b(?:when|what (?:date|day)|which (?:date|day))\b", re.IGNORECASE)
 HOW_MANY = re.compile(r"\bhow (?:many|much)\b", re.IGNORECASE)
-YES_NO = re.compile(r"^\W*(?:is|was|were|are|did|does|do|has|had|have|can|could|will|would)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import numpy as np
 from ..index.embed import Embedder
 from ..text.sentences import split_sentences
 from ..text.slots import YEAR
-from ..text.words import NUMBER_WORDS, WORDS, content_words, counted, initialisms, names, norm_word, number_words, numbers, speakers, spelled_out, stem, word_forms
+from ..text.words import NUMBER_WORDS, WORDS, YES_NO, content_words, counted, initialisms, names, norm_word, number_words, numbers, speakers, spelled_out, stem, word_forms
 from ..types import AnswerSentence, Chunk, Citation
 from .constraints import date_numbers
 from .judge import SupportJudge
@@ -113,6 +113,23 @@ def is_copy(claim: str, quote: str, ratio: float) -> bool:
         return True
     match = difflib.SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
     return match.size / len(a) >= ratio
+
+
+def said_as(claim: str, question: str) -> str:
+    """What a claim is checked as. A bare value ("2024 [1].", "Over 20 [1].") has no words to
+    hold against a passage, so on its own it is never supported; it says the question's answer
+    is that value, and is checked as the question followed by it ("When did trade reach $244.8
+    billion: 2024"): the passage must carry the value and the question's words, and the judge
+    reads it whole. Any other claim is checked as written.
+
+    >>> said_as("2024", "When did China-Russia trade reach $244.8 billion?")
+    'When did China-Russia trade reach $244.8 billion: 2024'
+    >>> said_as("Trade reached $244.8 billion in 2024.", "When did trade reach $244.8 billion?")
+    'Trade reached $244.8 billion in 2024.'
+    """
+    if content_words(claim) or not (numbers(claim) or number_words(claim)):
+        return claim
+    return f"{question.strip().rstrip('?').rstrip()}: {claim.strip()}"
 
 
 def is_refusal(text: str) -> bool:
@@ -305,7 +322,8 @@ class Verifier:
         factual = [c for c in claims if not is_refusal(c.text)]
         refused_by_model = len(factual) < len(claims)
         focus = Focus(names(question), content_words(question), set().union(*(word_forms(c.text) for c in every)) if every else set(), frozenset(numbers(question)))
-        sims = self._similarities([c.text for c in factual], every) if factual and every else {}
+        statements = [said_as(c.text, question) for c in factual]  # what each claim is checked as
+        sims = self._similarities(statements, every) if factual and every else {}
 
         def judge_passage(i: int, claim: str, n: int) -> tuple[Verdict, list[tuple[Chunk, Verdict]]]:
             judged = [(c, self.judge(claim, c, focus, sims[(i, c.id)], documents)) for c in members[n - 1]]
@@ -318,42 +336,63 @@ class Verifier:
         sentences: list[AnswerSentence] = []
         pending: int | None = None
         for i, claim in enumerate(factual):
-            verdicts = {n: judge_passage(i, claim.text, n) for n in claim.cited if 1 <= n <= len(members)}
+            verdicts = {n: judge_passage(i, statements[i], n) for n in claim.cited if 1 <= n <= len(members)}
             good = [n for n, (v, _) in verdicts.items() if v.supported]
             if not good:
-                others = {n: judge_passage(i, claim.text, n) for n in range(1, len(members) + 1) if n not in verdicts}
+                others = {n: judge_passage(i, statements[i], n) for n in range(1, len(members) + 1) if n not in verdicts}
                 supported = [n for n, (v, _) in others.items() if v.supported]
                 if supported:
                     best = max(supported, key=lambda n: others[n][0].score)
                     good, verdicts = [best], {**verdicts, **others}
             if good and judge is not None:
-                stated = {n: self._stated(claim.text, verdicts[n][1], judge, {} if cache is None else cache, documents, focus) for n in good}
+                stated = {n: self._stated(statements[i], verdicts[n][1], judge, {} if cache is None else cache, documents, focus) for n in good}
                 if pending is None and not any(v is True for v in stated.values()) and any(v is None for v in stated.values()):
                     pending = i  # needs the judge, which is busy writing the answer: decided later
                 good = [n for n, v in stated.items() if v]
             numbers_out = []
-            for n in good:
-                for chunk, verdict in verdicts[n][1]:
-                    lo, hi = verdict.quote
-                    start, end = chunk.sentences[lo].start, chunk.sentences[hi].end
-                    key = (chunk.source, start, end)
-                    if key not in by_key:
-                        by_key[key] = Citation(
-                            n=len(by_key) + 1,
-                            source=chunk.source,
-                            start=start,
-                            end=end,
-                            quote=documents[chunk.source][start:end],
-                            published=chunk.published,
-                            published_inferred=chunk.published_inferred,
-                            title=chunk.title,
-                            url=chunk.url,
-                            author=chunk.author,
-                            site=chunk.site,
-                        )
-                    numbers_out.append(by_key[key].n)
+            cited = [(chunk, verdict) for n in good for chunk, verdict in verdicts[n][1]]
+            if len(cited) > 1:  # each citation shown must hold up by its own quote
+                alone = [(c, v) for c, v in cited if self._quote_alone(statements[i], c, v, focus, sims[(i, c.id)], documents, judge)]
+                cited = alone or [max(cited, key=lambda cv: cv[1].score)]
+            for chunk, verdict in cited:
+                lo, hi = verdict.quote
+                start, end = chunk.sentences[lo].start, chunk.sentences[hi].end
+                key = (chunk.source, start, end)
+                if key not in by_key:
+                    by_key[key] = Citation(
+                        n=len(by_key) + 1,
+                        source=chunk.source,
+                        start=start,
+                        end=end,
+                        quote=documents[chunk.source][start:end],
+                        published=chunk.published,
+                        published_inferred=chunk.published_inferred,
+                        title=chunk.title,
+                        url=chunk.url,
+                        author=chunk.author,
+                        site=chunk.site,
+                    )
+                numbers_out.append(by_key[key].n)
             sentences.append(AnswerSentence(claim.text, tuple(dict.fromkeys(numbers_out)), bool(good)))
         return VerifiedAnswer(tuple(sentences), tuple(by_key.values()), refused_by_model, pending)
+
+    def _quote_alone(self, claim: str, chunk: Chunk, verdict: Verdict, question: Focus, sims: np.ndarray,
+                     documents: dict[str, str] | None, judge: SupportJudge | object | None) -> bool:
+        """Whether the quote chosen from ``chunk`` carries ``claim`` by itself, by the same lexical
+        checks read on the quoted sentences alone rather than the whole passage, and sharing at
+        least ``min_overlap`` of the claim's words (a similar sentence is not enough for a
+        citation beside another). A passage passes on words spread over its sentences; the reader
+        sees only the quote, so a second citation whose quote says something else ("Xi introduced
+        his GGI …" beside "He voiced support for the GGI … a deficit in global governance") must
+        not be shown."""
+        lo, hi = verdict.quote
+        part = chunk.sentences[lo : hi + 1]
+        text = " ".join(s.text for s in part)
+        words = content_words(claim)
+        if words and len(words & content_words(text)) < self.min_overlap * len(words):
+            return False
+        alone = self.judge(claim, replace(chunk, text=text, sentences=part), question, sims[lo : hi + 1], documents)
+        return alone.supported or (alone.judge_decides and judge is not None)
 
     def _stated(self, claim: str, supporters: list[tuple[Chunk, Verdict]], judge: SupportJudge | object, cache: dict[tuple[str, str], float],
                 documents: dict[str, str] | None = None, question: Focus | None = None) -> bool | None:
@@ -393,6 +432,8 @@ class Verifier:
         reworded question: "held back from giving" for "refrained from providing"),
         ``answers(quotes)``, the judge asked whether the quotes answer the question, decides,
         where one is given."""
+        if not YES_NO.match(question) and not adds_to(question, " ".join(s.text for s in verified.supported)):
+            return False  # "Carrow Bay [1]." for "Where was the Carrow Bay Classic played?": an echo, not an answer
         text = " ".join([s.text for s in verified.supported] + [c.quote for c in verified.citations])
         said, terms = word_forms(text) | content_words(text), content_words(question)
         around = " ".join([text] + [f"{c.title or ''} {_text_before(c, documents, 2)}" for c in verified.citations])
@@ -401,7 +442,7 @@ class Verifier:
         missing = {n for n in names(asked) if n not in named} - spelled_out(asked, named)
         if missing:  # only then read the cited articles for the whole names
             articles = " ".join(" ".join((documents or {}).get(source, "").split()) for source in {c.source for c in verified.citations})
-            if missing - _named_in_part(asked, named, articles):
+            if missing - _named_in_part(asked, named, articles) - _named_by_reference(asked, text, articles):
                 return False
         said |= {stem(n) for n in names(asked)}  # every name is found around the quotes
         if not terms or len(terms & said) >= 0.5 * len(terms):
@@ -422,6 +463,38 @@ def _named_in_part(asked: str, named: set[str], articles: str) -> set[str]:
         words = [norm_word(w) for w in m.group(0).split()]
         if any(w in named for w in words) and re.search(r"\b" + r"\s+".join(map(re.escape, m.group(0).split())) + r"\b", articles):
             covered |= set(words)
+    return covered
+
+
+def adds_to(question: str, answer: str) -> bool:
+    """Whether ``answer`` says anything the question did not: a number, a name or a word of its
+    own. "Carrow Bay." for "Where was the Carrow Bay Classic played?" only echoes the question.
+
+    >>> adds_to("Where was the Carrow Bay Classic played?", "Carrow Bay.")
+    False
+    >>> adds_to("Where was the Carrow Bay Classic played?", "At the Lantern Exchange.")
+    True
+    >>> adds_to("When did trade reach $244.8 billion?", "2024.")
+    True
+    """
+    return bool(((numbers(answer) | number_words(answer)) - numbers(question) - number_words(question))
+                or (names(answer) - names(question) - SPELLED) or (content_words(answer) - content_words(question) - SPELLED))
+
+
+NAME_THEN_NOUN = re.compile(r"\b([A-Z][\w’'\-]*(?:\s+[A-Z][\w’'\-]*)*)\s+([a-z][a-z\-]{2,})\b")
+
+
+def _named_by_reference(asked: str, said: str, articles: str) -> set[str]:
+    """The question's names that qualify a noun ("the SCO summit", "the Valmora strike") when
+    what the reader sees calls it by the noun alone ("the summit", "this strike") and the cited
+    articles name it in full ("… (SCO) summit"): a report names an event once and says "the
+    summit" after, often more than two sentences on."""
+    covered: set[str] = set()
+    for m in NAME_THEN_NOUN.finditer(asked):
+        name, noun = m.group(1).split(), re.escape(m.group(2))
+        in_full = r"\(?" + r"\s+".join(map(re.escape, name)) + r"\)?\s+" + noun + r"\b"
+        if re.search(rf"\b(?:the|this|that)\s+{noun}\b", said, re.IGNORECASE) and re.search(in_full, articles):
+            covered |= {norm_word(w) for w in name}
     return covered
 
 

@@ -277,3 +277,7 @@ def number_words(text: str) -> set[str]:
     """Values of the counts a text spells out from three to twenty ("ten straight years" -> "10");
     "one" and "two" are left out: they are as often no count at all ("one of", "the two leaders")."""
     return {NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", text.lower()) if w in NUMBER_WORDS and int(NUMBER_WORDS[w]) >= 3}
+
+
+# A question answered yes or no ("Did …", "Was …"): its answer may restate it and add only "no".
+YES_NO = re.compile(r"^\W*(?:is|was|were|are|did|does|do|has|had|have|can|could|will|would)\b", re.IGNORECASE)
