@@ -399,3 +399,48 @@ def test_an_answer_that_only_echoes_the_question_is_not_shown(make_assistant):
     assert assistant.verifier.addresses(said("Carrow Bay hosts it every year."), asked, docs, answers=lambda quotes: True)
     # a yes/no question may be answered by restating it
     assert assistant.verifier.addresses(said("The 2022 Carrow Bay Classic was played."), "Was the 2022 Carrow Bay Classic played?", docs)
+
+
+def test_words_credited_with_according_to_must_be_that_speakers(make_assistant):
+    # Xi described the relationship; "According to Putin, …" puts Xi's words in Putin's mouth
+    assistant, _ = make_assistant()
+    chunk = next(c for c in assistant.index.chunks if c.source.startswith("000") and "Xi described the China-Russia relationship" in c.text)
+    question = "What level does Putin say relations between Russia and China have reached?"
+    wrong = "According to Putin, Russia-China ties are one of permanent good-neighborly friendship and comprehensive strategic coordination [1]."
+    right = "According to Xi, the China-Russia relationship is one of permanent good-neighborly friendship and comprehensive strategic coordination [1]."
+    assert not assistant.verifier.verify(wrong, [chunk], question, assistant.documents).supported
+    assert assistant.verifier.verify(right, [chunk], question, assistant.documents).supported
+
+
+def test_the_questions_names_do_not_count_toward_what_it_asks_of_them(make_assistant):
+    # every name of the question is there, but none of what it asks (chief executive, sponsor):
+    # the champion does not answer it; the judge may still say the quotes answer a rewording
+    from rag.answer.verify import VerifiedAnswer
+    from rag.types import AnswerSentence, Citation
+
+    assistant, _ = make_assistant()
+    doc = "Ilse Marwedel won the 2019 Carrow Bay Chess Classic. The tournament drew 64 players."
+    quote = "Ilse Marwedel won the 2019 Carrow Bay Chess Classic."
+    said = VerifiedAnswer((AnswerSentence(quote, (1,), True),), (Citation(1, "memo.txt", 0, len(quote), quote),), False)
+    docs = {"memo.txt": doc}
+    asked = "Who was the chief executive of the Carrow Bay Chess Classic's sponsor in 2019?"
+    assert not assistant.verifier.addresses(said, asked, docs, answers=lambda quotes: False)
+    assert assistant.verifier.addresses(said, asked, docs, answers=lambda quotes: True)
+    assert assistant.verifier.addresses(said, "Who won the 2019 Carrow Bay Chess Classic?", docs, answers=lambda quotes: False)
+
+
+def test_someone_elses_words_do_not_answer_what_a_named_person_said(make_assistant):
+    # "He said …" copied from the article is Trump's sentence (the sentence before has Trump
+    # accusing the leaders): as the answer to what Kim Jong Un said, a reader takes "he" for Kim
+    from rag.answer.verify import VerifiedAnswer
+    from rag.types import AnswerSentence, Citation
+
+    assistant, _ = make_assistant()
+    source = "000_93be851f2084c326.txt"
+    doc = assistant.documents[source]
+    quote = next(s.text for c in assistant.index.chunks if c.source == source for s in c.sentences if s.text.startswith("He said he hoped Xi"))
+    start = doc.index(quote)
+    said = VerifiedAnswer((AnswerSentence(quote, (1,), True),), (Citation(1, source, start, start + len(quote), quote),), False)
+    assert not assistant.verifier.addresses(said, "What did Kim Jong Un say in his speech at the Beijing commemorations?", assistant.documents,
+                                            answers=lambda quotes: True)
+    assert assistant.verifier.addresses(said, "What did Donald Trump say about Xi, Putin and Kim Jong Un?", assistant.documents)

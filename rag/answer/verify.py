@@ -427,13 +427,17 @@ class Verifier:
         the two sentences before it and the article's title ("the summit" after sentences naming
         Alaska), an initialism counting for its words ("GGI"), and one word of a longer name for
         the whole when the cited article gives the whole ("Modi" for "Narendra Modi"). A name
-        found nowhere near: never. And at least half of the question's content words must appear
-        (a true sentence about trade does not answer "what was the GDP?"); when fewer do (a
-        reworded question: "held back from giving" for "refrained from providing"),
-        ``answers(quotes)``, the judge asked whether the quotes answer the question, decides,
-        where one is given."""
+        found nowhere near: never. And at least half of the question's other content words (not
+        its names or numbers) must appear (a true sentence about trade does not answer "what was
+        the GDP?"; the champion of a tournament does not answer who its sponsor's chief executive
+        was); when fewer do (a reworded question: "held back from giving" for "refrained from
+        providing"), ``answers(quotes)``, the judge asked whether the quotes answer the question,
+        decides, where one is given. Never an answer: one that only echoes the question, or that
+        gives someone else's words when the question asks what a named person said."""
         if not YES_NO.match(question) and not adds_to(question, " ".join(s.text for s in verified.supported)):
             return False  # "Carrow Bay [1]." for "Where was the Carrow Bay Classic played?": an echo, not an answer
+        if _someone_else_speaks(question, verified.citations, documents):
+            return False
         text = " ".join([s.text for s in verified.supported] + [c.quote for c in verified.citations])
         said, terms = word_forms(text) | content_words(text), content_words(question)
         around = " ".join([text] + [f"{c.title or ''} {_text_before(c, documents, 2)}" for c in verified.citations])
@@ -444,7 +448,11 @@ class Verifier:
             articles = " ".join(" ".join((documents or {}).get(source, "").split()) for source in {c.source for c in verified.citations})
             if missing - _named_in_part(asked, named, articles) - _named_by_reference(asked, text, articles):
                 return False
-        said |= {stem(n) for n in names(asked)}  # every name is found around the quotes
+        # The names are all there (above) and the verifier holds the question's numbers to the
+        # evidence; the share is of the question's other words, what it asks of them ("the chief
+        # executive of the sponsor"): a sentence naming the same event but giving its champion
+        # shares the names and none of those words.
+        terms -= names(asked) | {stem(n) for n in names(asked)} | numbers(question)
         if not terms or len(terms & said) >= 0.5 * len(terms):
             return True
         quotes = " ".join(c.quote for c in verified.citations)
@@ -464,6 +472,17 @@ def _named_in_part(asked: str, named: set[str], articles: str) -> set[str]:
         if any(w in named for w in words) and re.search(r"\b" + r"\s+".join(map(re.escape, m.group(0).split())) + r"\b", articles):
             covered |= set(words)
     return covered
+
+
+def _someone_else_speaks(question: str, citations: Sequence[Citation], documents: dict[str, str] | None) -> bool:
+    """Whether the question asks for someone's words ("What did Kim Jong Un say …?") and every
+    quote that has a speaker has another one: "He said he hoped Xi would …" after a sentence
+    where Trump accused the leaders answers with Trump's words, and a reader takes "he" for Kim."""
+    asked = speakers(question)
+    if not asked:
+        return False
+    voiced = [v for v in (speakers(c.quote, before=_text_before(c, documents, 1)) for c in citations) if v]
+    return bool(voiced) and all(not (asked & v) for v in voiced)
 
 
 def adds_to(question: str, answer: str) -> bool:

@@ -105,12 +105,17 @@ SPEECH_VERBS = frozenset(
     emphasises emphasised note notes noted recall recalls recalled accuse accuses accused urge urges urged
     claim claims claimed warn warns warned add adds added state states stated declare declares declared
     announce announces announced insist insists insisted argue argues argued praise praises praised
-    welcome welcomes welcomed reiterate reiterates reiterated repeat repeats repeated""".split()
+    welcome welcomes welcomed reiterate reiterates reiterated repeat repeats repeated
+    characterise characterises characterised characterize characterizes characterized""".split()
 )
 PRONOUNS = frozenset("he she they".split())
 # The capitalised words (a name with its titles, "A and B") right before a speech verb.
 _SPEAKER_RUN = re.compile(r"((?:[A-Z][\w’'\-.]*\s+(?:and\s+)?){1,6})$")
 _SUBJECT_RUN = re.compile(r"^\W*((?:[A-Z][\w’'\-.]*\s+(?:and\s+)?)+)")
+
+
+# "According to Putin, …", "In the words of Xi, …": the words are credited to whoever is named.
+_ATTRIBUTED = re.compile(r"\b(?i:according\s+to|in\s+the\s+words\s+of)\s+((?:[A-Z][\w’'\-.]*\s*)+)")
 
 
 def _names_in(run: str) -> set[str]:
@@ -127,8 +132,14 @@ def speakers(text: str, before: str = "") -> set[str]:
     ['president', 'xi']
     >>> sorted(speakers('"... as you conspire against The United States of America," Trump wrote.'))
     ['trump']
+    >>> sorted(speakers("According to Putin, ties have reached a historic high."))
+    ['putin']
+    >>> sorted(speakers("According to the report, ties have reached a historic high."))
+    []
     """
     out: set[str] = set()
+    for m in _ATTRIBUTED.finditer(text):
+        out |= _names_in(m.group(1))
     for m in re.finditer(r"\b[a-z]+\b", text):
         if m.group(0) not in SPEECH_VERBS:
             continue
