@@ -12,7 +12,6 @@ section of BENCHMARKS.md; nothing here asserts.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -29,16 +28,16 @@ GOAL_FIRST_S, GOAL_FULL_S = 2.5, 4.0
 
 def questions(every: int) -> list[str]:
     """Every ``every``-th golden question asked without a conversation before it."""
-    cases = [json.loads(line) for line in (ROOT / "evals" / "golden.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [c["question"] for c in cases if not c.get("history")][::every]
+    from rag.eval.golden import load_golden
+
+    return [c.question for c in load_golden(ROOT / "evals" / "golden.jsonl") if not c.history][::every]
 
 
 def measure(asked: list[str], index_dir: Path) -> list[dict]:
     """Ask each question once through ``Assistant.stream``; one row of timings per answer."""
     from rag import Assistant, Settings
-    from rag.ingest.run import ingest
-
     from rag.index.embed import make_embedder
+    from rag.ingest.run import ingest
 
     settings = Settings(index_dir=index_dir, llm_backend="local")
     embedder = make_embedder(settings)
@@ -49,16 +48,12 @@ def measure(asked: list[str], index_dir: Path) -> list[dict]:
     rows = []
     for q in asked:
         began = time.perf_counter()
-        stream = assistant.stream(q)
-        pieces = 0
-        for _ in stream:
-            pieces += 1
+        answer = assistant.stream(q).consume()  # streamed to the end, as a reader receives it
         wall = time.perf_counter() - began
-        answer = stream.answer
-        t = answer.timings if answer else {}
-        rows.append({"question": q, "refused": bool(answer and answer.refused), "wall_s": wall, "first_token_s": t.get("first_token_s"),
+        t = answer.timings
+        rows.append({"question": q, "refused": answer.refused, "wall_s": wall, "first_token_s": t.get("first_token_s"),
                      "first_verified_s": t.get("first_verified_s"), "total_s": t.get("total_s", wall), "retry": "retry_s" in t,
-                     "sentences": len([s for s in (answer.sentences if answer else ()) if s.supported])})
+                     "sentences": len([s for s in answer.sentences if s.supported])})
         print(f"{wall:5.1f} s  {'refused ' if rows[-1]['refused'] else 'answered'}  {q}", file=sys.stderr, flush=True)
     return rows
 

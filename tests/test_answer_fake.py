@@ -217,17 +217,21 @@ def test_a_true_sentence_beside_the_question_is_never_shown(make_assistant):
     assert stream.answer.refused and "244.8" not in shown
 
 
-def test_the_question_names_may_stand_in_the_sentence_before_or_as_an_initialism(make_assistant):
+def _answer_quoting(text: str, quote: str, doc: str, source: str = "memo.txt"):
+    """A verified one-sentence answer ``text`` citing ``quote`` where it stands in ``doc``."""
     from rag.answer.verify import VerifiedAnswer
     from rag.types import AnswerSentence, Citation
 
+    start = doc.index(quote)
+    return VerifiedAnswer((AnswerSentence(text, (1,), True),), (Citation(1, source, start, start + len(quote), quote),), False)
+
+
+def test_the_question_names_may_stand_in_the_sentence_before_or_as_an_initialism(make_assistant):
     assistant, _ = make_assistant()
     doc = "Leaders of the Nordic Trade Council met in Oslo on Monday. The council agreed to cut tariffs. NTC members also set a deadline."
 
-    def verified(quote: str) -> VerifiedAnswer:
-        start = doc.index(quote)
-        cite = Citation(1, "memo.txt", start, start + len(quote), quote)
-        return VerifiedAnswer((AnswerSentence(quote, (1,), True),), (cite,), False)
+    def verified(quote: str):
+        return _answer_quoting(quote, quote, doc)
 
     docs = {"memo.txt": doc}
     assert assistant.verifier.addresses(verified("The council agreed to cut tariffs."), "What did the council agree in Oslo?", docs)
@@ -236,29 +240,21 @@ def test_the_question_names_may_stand_in_the_sentence_before_or_as_an_initialism
 
 
 def test_one_word_of_a_full_name_counts_when_the_article_gives_the_whole_name(make_assistant):
-    from rag.answer.verify import VerifiedAnswer
-    from rag.types import AnswerSentence, Citation
-
     assistant, _ = make_assistant()
     doc = ("Prime Minister Aino Virtanen of Finland opened the forum in Turku. Delegates from nine countries attended. "
            "Exporters asked for lower fees. Virtanen said trade would grow.")
     quote = "Virtanen said trade would grow."
-    start = doc.index(quote)
-    said = VerifiedAnswer((AnswerSentence(quote, (1,), True),), (Citation(1, "memo.txt", start, start + len(quote), quote),), False)
+    said = _answer_quoting(quote, quote, doc)
     docs = {"memo.txt": doc}
     assert assistant.verifier.addresses(said, "What did Aino Virtanen say about trade?", docs)
     assert not assistant.verifier.addresses(said, "What did Mikko Virtanen say about trade?", docs, answers=lambda quotes: True)  # not the article's
 
 
 def test_a_reworded_question_is_left_to_the_judge_and_a_missing_name_is_not(make_assistant):
-    from rag.answer.verify import VerifiedAnswer
-    from rag.types import AnswerSentence, Citation
-
     assistant, _ = make_assistant()
     doc = "The Nordic council met in Oslo on Monday. The council refrained from providing direct subsidies to shipyards."
     quote = "The council refrained from providing direct subsidies to shipyards."
-    start = doc.index(quote)
-    said = VerifiedAnswer((AnswerSentence(quote, (1,), True),), (Citation(1, "memo.txt", start, start + len(quote), quote),), False)
+    said = _answer_quoting(quote, quote, doc)
     docs = {"memo.txt": doc}
     asked = "Which kind of help have the Oslo delegates held back from giving?"  # few of its words in the quote
     assert not assistant.verifier.addresses(said, asked, docs)
@@ -365,16 +361,12 @@ def test_a_bare_value_is_checked_as_the_questions_answer(make_assistant):
 
 
 def test_an_answer_that_only_echoes_the_question_is_not_shown(make_assistant):
-    from rag.answer.verify import VerifiedAnswer
-    from rag.types import AnswerSentence, Citation
-
     assistant, _ = make_assistant()
     doc = "The 2022 Carrow Bay Classic was played at the Lantern Exchange. Carrow Bay hosts it every year."
     quote = "Carrow Bay hosts it every year."
-    start = doc.index(quote)
 
-    def said(text: str) -> VerifiedAnswer:
-        return VerifiedAnswer((AnswerSentence(text, (1,), True),), (Citation(1, "memo.txt", start, start + len(quote), quote),), False)
+    def said(text: str):
+        return _answer_quoting(text, quote, doc)
 
     docs = {"memo.txt": doc}
     asked = "Where was the 2022 Carrow Bay Classic played?"
@@ -398,13 +390,10 @@ def test_words_credited_with_according_to_must_be_that_speakers(make_assistant):
 def test_the_questions_names_do_not_count_toward_what_it_asks_of_them(make_assistant):
     # every name of the question is there, but none of what it asks (chief executive, sponsor):
     # the champion does not answer it; the judge may still say the quotes answer a rewording
-    from rag.answer.verify import VerifiedAnswer
-    from rag.types import AnswerSentence, Citation
-
     assistant, _ = make_assistant()
     doc = "Ilse Marwedel won the 2019 Carrow Bay Chess Classic. The tournament drew 64 players."
     quote = "Ilse Marwedel won the 2019 Carrow Bay Chess Classic."
-    said = VerifiedAnswer((AnswerSentence(quote, (1,), True),), (Citation(1, "memo.txt", 0, len(quote), quote),), False)
+    said = _answer_quoting(quote, quote, doc)
     docs = {"memo.txt": doc}
     asked = "Who was the chief executive of the Carrow Bay Chess Classic's sponsor in 2019?"
     assert not assistant.verifier.addresses(said, asked, docs, answers=lambda quotes: False)
@@ -415,15 +404,11 @@ def test_the_questions_names_do_not_count_toward_what_it_asks_of_them(make_assis
 def test_someone_elses_words_do_not_answer_what_a_named_person_said(make_assistant):
     # "He said …" copied from the article is Trump's sentence (the sentence before has Trump
     # accusing the leaders): as the answer to what Kim Jong Un said, a reader takes "he" for Kim
-    from rag.answer.verify import VerifiedAnswer
-    from rag.types import AnswerSentence, Citation
-
     assistant, _ = make_assistant()
     source = "000_93be851f2084c326.txt"
     doc = assistant.documents[source]
     quote = next(s.text for c in assistant.index.chunks if c.source == source for s in c.sentences if s.text.startswith("He said he hoped Xi"))
-    start = doc.index(quote)
-    said = VerifiedAnswer((AnswerSentence(quote, (1,), True),), (Citation(1, source, start, start + len(quote), quote),), False)
+    said = _answer_quoting(quote, quote, doc, source)
     assert not assistant.verifier.addresses(said, "What did Kim Jong Un say in his speech at the Beijing commemorations?", assistant.documents,
                                             answers=lambda quotes: True)
     assert assistant.verifier.addresses(said, "What did Donald Trump say about Xi, Putin and Kim Jong Un?", assistant.documents)
@@ -431,29 +416,21 @@ def test_someone_elses_words_do_not_answer_what_a_named_person_said(make_assista
 
 def test_a_quote_that_names_its_speaker_is_not_taken_for_someone_elses_words(make_assistant):
     # a company speaks through its people: the quote names who announced it, the reader sees it
-    from rag.answer.verify import VerifiedAnswer
-    from rag.types import AnswerSentence, Citation
-
     assistant, _ = make_assistant()
     doc = "Quillfen Systems reported its Q2 2024 results. CEO Samuel Ridgeway-Oko announced a partnership with the shipping firm Harlan & Vey."
     quote = "CEO Samuel Ridgeway-Oko announced a partnership with the shipping firm Harlan & Vey."
-    start = doc.index(quote)
-    said = VerifiedAnswer((AnswerSentence("Harlan & Vey.", (1,), True),), (Citation(1, "memo.txt", start, start + len(quote), quote),), False)
+    said = _answer_quoting("Harlan & Vey.", quote, doc)
     assert assistant.verifier.addresses(said, "Which firm did Quillfen announce a partnership with in its Q2 2024 results?", {"memo.txt": doc})
 
 
 def test_a_question_name_far_above_the_quote_is_not_taken_as_given(make_assistant):
     # "the summit" in the quote, "SCO" four sentences up: counting it (tried, reverted) let
     # "Xi called for strengthening ties with India and China …" (Putin's aim, not Xi's call) through
-    from rag.answer.verify import VerifiedAnswer
-    from rag.types import AnswerSentence, Citation
-
     assistant, _ = make_assistant()
     source = "003_688ff7a65efc7fda.txt"
     doc = assistant.documents[source]
     quote = next(s.text for c in assistant.index.chunks if c.source == source for s in c.sentences if s.text.startswith("Putin met both Xi and Modi"))
-    start = doc.index(quote)
     claim = "Xi called for strengthening ties with India and China in the face of Western pressure."
-    said = VerifiedAnswer((AnswerSentence(claim, (1,), True),), (Citation(1, source, start, start + len(quote), quote),), False)
+    said = _answer_quoting(claim, quote, doc, source)
     question = "What three things did Xi call for when he met Putin on the sidelines of the SCO summit?"
     assert not assistant.verifier.addresses(said, question, assistant.documents, answers=lambda quotes: True)

@@ -500,8 +500,8 @@ def adds_to(question: str, answer: str) -> bool:
     >>> adds_to("When did trade reach $244.8 billion?", "2024.")
     True
     """
-    return bool(((numbers(answer) | number_words(answer)) - numbers(question) - number_words(question))
-                or (names(answer) - names(question) - SPELLED) or (content_words(answer) - content_words(question) - SPELLED))
+    asked = Focus(names(question), content_words(question), set(), frozenset(numbers(question) | number_words(question)))
+    return any(asked.added_by(answer))
 
 
 def _text_before(c: Citation, documents: dict[str, str] | None, sentences: int) -> str:
