@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from typing import Callable
@@ -20,8 +19,9 @@ from .report import Row
 
 
 def golden_questions() -> list[str]:
-    lines = (ROOT / "evals" / "golden.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line)["question"] for line in lines if line.strip()]
+    from rag.eval.golden import load_golden  # names the line and field of a broken case
+
+    return [case.question for case in load_golden(ROOT / "evals" / "golden.jsonl")]
 
 
 def hnsw_recall_on(embeddings: np.ndarray, queries: np.ndarray, config: VectorIndexConfig) -> float:
