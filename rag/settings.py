@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     context_decisive_score: float = Field(0.75, description="When the best passage scores at least this much ...")
     context_decisive_margin: float = Field(0.15, ge=0.0, description="... and beats every other passage by this margin, only `context_decisive_keep` passages are shown.")
     context_decisive_keep: int = Field(2, ge=1, description="Passages shown when the top one is decisive.")
+    context_fill: bool = Field(True, description="Spend the budget the score cut leaves unused on the kept passages' other sentences (best passage first): an answer sentence often shares few words with the question.")
     context_lexical_weight: float = Field(0.5, ge=0.0, description="Weight of the share of the question's content words, numbers and names in a sentence's score.")
 
     # LLM

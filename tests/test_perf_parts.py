@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from rag import Settings
 from rag.answer.compact import ContextBudget, compact
 from rag.ingest.run import ingest
 from rag.index.store import VectorIndexConfig, build_vector_index, read_manifest
+from rag.types import Chunk, Sentence
 
 from .conftest import ROOT, SEEDS
 
@@ -142,13 +144,34 @@ def test_compaction_respects_the_budget_and_decisiveness(make_assistant, embedde
         chunks = result.prompt.chunks
         cost = 10 * len(chunks) + sum(estimate_tokens(s.text) for c in chunks for s in c.sentences)
         assert cost <= 120 or (len(chunks) == 1 and len(chunks[0].sentences) == 1), q  # the best sentence is always kept
-        assert all(len(c.sentences) <= budget.max_sentences_per_passage for c in result.prompt.chunks)
+        unfilled = compact(q, found, embedder, replace(budget, fill=False))
+        assert all(len(c.sentences) <= budget.max_sentences_per_passage for c in unfilled.prompt.chunks)
+        assert all(set(a.sentences) <= set(b.sentences) for a, b in zip(unfilled.prompt.chunks, chunks))  # filling only adds
     decisive = ContextBudget(decisive_score=0.0, decisive_margin=0.0, decisive_keep=1, budget_tokens=10_000)
     found = assistant.retriever.retrieve("Where did Xi open the SCO summit on September 1?", 4)
     assert len(compact("Where did Xi open the SCO summit on September 1?", found, embedder, decisive).prompt.chunks) == 1
     never = ContextBudget(decisive_score=9.0, budget_tokens=10_000, min_sentence_score=-9.0)
     found = assistant.retriever.retrieve("Where did Xi open the SCO summit?", 4)  # no stated number: no passage left out
     assert len(compact("Where did Xi open the SCO summit?", found, embedder, never).prompt.chunks) == len(found.chunks)
+
+
+def test_the_budget_left_over_shows_the_answer_sentence_the_score_cut_leaves_out(embedder):
+    from rag.index.retrieve import Retrieved
+    from rag.text.sentences import split_sentences
+
+    text = ("Ana Brisk won the 2022 Fenwold Open after a playoff against Tomas Vell. Brisk won the playoff 2-0. "
+            "The event moved to a new venue, the Copper Hall. The winner's prize was 9,000 crowns.")
+    sentences = tuple(Sentence(text[s:e], s, e) for s, e in split_sentences(text))
+    article = Chunk("f:0", "fenwold.txt", 0, len(text), text, sentences)
+    found = Retrieved((), (article,), 0.7)
+    question = "Where was the 2022 Fenwold Open played?"
+    venue = "The event moved to a new venue, the Copper Hall."
+    cut = compact(question, found, embedder, ContextBudget(fill=False, min_sentence_score=0.5))
+    assert venue not in cut.prompt.chunks[0].text  # it shares almost nothing with the question
+    filled = compact(question, found, embedder, ContextBudget(min_sentence_score=0.5))
+    assert filled.prompt.chunks[0].sentences == sentences  # room for the whole passage, in its order
+    tight = compact(question, found, embedder, ContextBudget(min_sentence_score=0.5, budget_tokens=40))
+    assert len(tight.prompt.chunks[0].sentences) < len(sentences)  # never past the budget
 
 
 def test_compaction_of_nothing_is_nothing(make_assistant, embedder):

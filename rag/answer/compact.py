@@ -42,6 +42,7 @@ class ContextBudget:
     decisive_margin: float = 0.15
     decisive_keep: int = 2
     lexical_weight: float = 0.5
+    fill: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ContextBudget:
@@ -54,6 +55,7 @@ class ContextBudget:
             decisive_margin=settings.context_decisive_margin,
             decisive_keep=settings.context_decisive_keep,
             lexical_weight=settings.context_lexical_weight,
+            fill=settings.context_fill,
         )
 
 
@@ -188,6 +190,21 @@ def compact(question: str, found: Retrieved, embedder: Embedder, budget: Context
 
     # Best-supported passage first: the small model leans on passage [1].
     kept = sorted(chosen, key=lambda i: (-best[i], i))
+    if budget.fill:
+        # Third pass: the budget left fills the kept passages, best passage first, with their other
+        # sentences, best first, whatever they score: an answer sentence shares little with the
+        # question (it holds what the question lacks: "… moved to a new venue, the Lantern
+        # Exchange" for "Where was the 2022 Classic played?"), so the score cut leaves it out.
+        for i in kept:
+            units = _units(chunks[i])
+            for j in sorted(range(len(units)), key=lambda j: (-float(scores[i][j]), j)):
+                if j in chosen[i] or _key(chunks[i], units[j]) in shown:
+                    continue
+                cost = estimate_tokens(units[j].text)
+                if used + cost <= budget.budget_tokens:
+                    chosen[i].add(j)
+                    shown.add(_key(chunks[i], units[j]))
+                    used += cost
     trimmed = []
     for i in kept:
         sentences = tuple(s for j, s in enumerate(_units(chunks[i])) if j in chosen[i])
