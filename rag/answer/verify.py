@@ -234,7 +234,7 @@ class Verifier:
         # retrieved passage has it: a question about "GDP" is never answered from trade figures.
         missing_names = names(claim) - words - (question.names & question.retrieved)
         claim_words = content_words(claim)
-        focus_terms = (claim_words & question.terms) - question.names
+        focus_terms = (claim_words & question.terms) - question.names - {stem(n) for n in question.names}
         missing_focus = focus_terms - passage_words
         overlap = len(claim_words & passage_words) / len(claim_words) if claim_words else 0.0
         best_sim = float(sims.max()) if len(sims) else 0.0

@@ -14,6 +14,7 @@ Pure functions of text: nothing here knows about chunks, dates in context or the
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 
@@ -53,12 +54,20 @@ def norm_word(word: str) -> str:
     return MONTH_ABBREVIATIONS.get(word.rstrip("."), word)
 
 
+@functools.cache
+def _snowball():  # noqa: ANN202
+    from nltk.stem.snowball import SnowballStemmer  # the Snowball (Porter 2) English stemmer
+
+    return SnowballStemmer("english")
+
+
+@functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """``"agreements"`` -> ``"agreement"``, ``"signed"`` -> ``"sign"`` (at least 3 letters kept)."""
-    for suffix in ("ations", "ation", "ings", "ing", "ied", "ies", "ed", "es", "ly", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
+    """A word's stem, so that its forms match: ``"agreements"`` -> ``"agreement"``, ``"signed"``
+    -> ``"sign"``, and ``"announced"``, ``"announces"``, ``"announce"`` -> ``"announc"``
+    (a hand-written suffix list left "announce" and "announced" apart). Irregular forms
+    ("met", "won") stay apart."""
+    return _snowball().stem(word)
 
 
 def numbers(text: str) -> set[str]:
