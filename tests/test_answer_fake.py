@@ -434,3 +434,16 @@ def test_a_question_name_far_above_the_quote_is_not_taken_as_given(make_assistan
     said = _answer_quoting(claim, quote, doc, source)
     question = "What three things did Xi call for when he met Putin on the sidelines of the SCO summit?"
     assert not assistant.verifier.addresses(said, question, assistant.documents, answers=lambda quotes: True)
+
+
+def test_an_answer_to_one_part_of_a_two_part_question_speaks_to_it(make_assistant):
+    assistant, _ = make_assistant()
+    doc = "Tomas Vell signed a pact in Bergen in August. Ana Brisk visited Oslo in May."
+    quote = "Tomas Vell signed a pact in Bergen in August."
+    said = _answer_quoting(quote, quote, doc)
+    docs = {"memo.txt": doc}
+    # Whole, the question names Ana Brisk and May, which the quote lacks; its second part is answered.
+    assert assistant.verifier.addresses(said, "Where did Ana Brisk go in May, and where did Tomas Vell sign a pact in August?", docs)
+    assert not assistant.verifier.addresses(said, "Where did Ana Brisk go in May and Tomas Vell sign a pact in August?", docs)
+    # Neither part answered: still held back.
+    assert not assistant.verifier.addresses(said, "Where did Ana Brisk go in May, and where did Ivo Lund sign a pact in June?", docs)

@@ -113,3 +113,55 @@ def test_a_changed_value_contradicts_only_within_one_sentence(checking):
     # A real one-value change inside one sentence still contradicts.
     swapped = checking("no sentence", (0.05, 0.05, 0.9)).check("Trump met Putin in Helsinki on Aug. 15 as part of U.S. efforts to broker peace.")
     assert swapped.verdict == "contradicted" and "Anchorage" in swapped.evidence[0].quote, swapped.explanation
+
+
+class ByClaim:
+    """Answers the three-way question with ``probs[key]`` for the claim containing ``key``."""
+
+    name = "scripted"
+
+    def __init__(self, probs: dict[str, tuple[float, float, float]]) -> None:
+        self.probs = probs
+
+    def score(self, conversations, words, *, timeout):  # noqa: ANN001, ANN201
+        out = []
+        for messages in conversations:
+            claim = messages[-1]["content"].split("Statement:")[1].splitlines()[0]
+            out.append(list(next((p for k, p in self.probs.items() if k in claim), (0.05, 0.05, 0.9))))
+        return out
+
+
+def test_a_claim_the_judge_reads_better_the_other_way_round_is_contradicted(seed_index, embedder):
+    from rag import Assistant, Settings
+    from rag.llm.fake import FakeLLM
+
+    def check(probs):
+        settings = Settings(index_dir=seed_index, llm_backend="fake")
+        return Assistant.from_settings(settings, embedder=embedder, llm=FakeLLM(), judge_scorer=ByClaim(probs)).check(ROLE_SWAP)
+
+    # The small judge calls the role swap true (0.78), and the article's own reading truer (0.9).
+    result = check({"Beijing has accused Kyiv": (0.78, 0.1, 0.12), "Kyiv has accused Beijing": (0.9, 0.05, 0.05)})
+    assert result.verdict == "contradicted" and "other way round" in result.explanation
+    assert "dual-use goods" in result.evidence[0].quote
+    # Rated about the same both ways (a relation that reads both ways): the claim stands.
+    assert check({"Beijing has accused Kyiv": (0.88, 0.05, 0.07), "Kyiv has accused Beijing": (0.9, 0.05, 0.05)}).verdict == "supported"
+
+
+def test_one_name_changed_is_a_contradiction_when_the_judge_reads_the_articles_name_better(seed_index, embedder):
+    from rag import Assistant, Settings
+    from rag.llm.fake import FakeLLM
+
+    claim = "As part of a state visit, Putin was set to take part in a military parade in Red Square."
+
+    def check(probs):
+        settings = Settings(index_dir=seed_index, llm_backend="fake")
+        return Assistant.from_settings(settings, embedder=embedder, llm=FakeLLM(), judge_scorer=ByClaim(probs)).check(claim)
+
+    # The small judge calls the substitution more likely true than not (0.6), and the article's own
+    # name truer still (0.92): not another way of naming, a changed name.
+    result = check({"Putin was set": (0.6, 0.2, 0.2), "Xi was set": (0.92, 0.04, 0.04)})
+    assert result.verdict == "contradicted" and "Red Square" in result.evidence[0].quote
+    # Even above the support threshold (the title, which names Putin, lets his name through the veto).
+    assert check({"Putin was set": (0.75, 0.1, 0.15), "Xi was set": (0.92, 0.04, 0.04)}).verdict == "contradicted"
+    # Read about as well both ways (as "Beijing" for China): left to the rest of the rules.
+    assert check({"Putin was set": (0.6, 0.2, 0.2), "Xi was set": (0.62, 0.2, 0.18)}).verdict == "not_found"

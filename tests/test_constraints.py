@@ -91,3 +91,80 @@ def test_a_name_the_question_supplied_is_no_licence_for_the_judge():
     yes = _Scorer(0.99)
     judged = verifier.verify(draft, [trade, other], question, docs, judge=SupportJudge(yes, supported_at=0.5, timeout=5))
     assert not judged.supported and yes.asked == []  # 'Corvia' is not in the trade passage: never asked
+
+
+class _ByStatement:
+    """A judge whose P(yes) depends on the statement asked about: ``p`` for the statement
+    containing each key, ``default`` otherwise."""
+
+    def __init__(self, p: dict[str, float], default: float = 0.1) -> None:
+        self.p, self.default, self.asked = p, default, []
+
+    def score(self, conversations, words, *, timeout):  # noqa: ANN001, ANN201
+        out = []
+        for messages in conversations:
+            statement = messages[-1]["content"].split("Statement:")[1].splitlines()[0]
+            self.asked.append(statement.strip())
+            p = next((v for k, v in self.p.items() if k in statement), self.default)
+            out.append([p, 1 - p])
+        return out
+
+
+ELECTION = chunk("e", "Helga Tamsin was elected mayor with 51.4 percent. Her main rival, Rupert Oyelaran, received 44.1 percent.")
+
+
+def test_a_claim_the_judge_reads_better_with_its_two_parties_exchanged_is_not_stated():
+    from rag.answer.judge import SupportJudge
+
+    docs = {ELECTION.source: ELECTION.text}
+    question = "Whom did Helga Tamsin defeat?"
+    verifier = Verifier(make_embedder(Settings(embed_backend="fake")), min_overlap=0.5, min_similarity=0.62, exchange_margin=0.05)
+    # The small judge passes both readings, the true one higher: the reversed claim is held back ...
+    judge = _ByStatement({"Rupert Oyelaran defeated Helga Tamsin": 0.76, "Helga Tamsin defeated Rupert Oyelaran": 0.88})
+    reversed_ = verifier.verify("Rupert Oyelaran defeated Helga Tamsin [1].", [ELECTION], question, docs, judge=SupportJudge(judge, supported_at=0.5, timeout=5))
+    assert not reversed_.supported
+    assert judge.asked == ["Rupert Oyelaran defeated Helga Tamsin.", "Helga Tamsin defeated Rupert Oyelaran."]
+    right = verifier.verify("Helga Tamsin defeated Rupert Oyelaran [1].", [ELECTION], question, docs, judge=SupportJudge(judge, supported_at=0.5, timeout=5))
+    assert right.supported
+    # ... and a symmetric relation the judge rates about the same both ways stands.
+    even = _ByStatement({"Rupert Oyelaran": 0.8}, default=0.82)
+    assert verifier.verify("Helga Tamsin defeated Rupert Oyelaran [1].", [ELECTION], question, docs, judge=SupportJudge(even, supported_at=0.5, timeout=5)).supported
+
+
+def test_a_count_is_quoted_from_the_sentence_that_gives_it_even_unnamed():
+    from rag.text.sentences import split_sentences
+
+    text = "Ana Brisk won the 2023 Fenwold Prize for fiction. The novel was picked from a shortlist of six. Brisk wrote it over nine years."
+    prize = Chunk("p", "p.txt", 0, len(text), text, tuple(Sentence(text[s:e], s, e) for s, e in split_sentences(text)))
+    verifier = Verifier(make_embedder(Settings(embed_backend="fake")), min_overlap=0.5, min_similarity=0.62)
+    from rag.answer.judge import SupportJudge
+
+    yes = SupportJudge(_Scorer(0.9), supported_at=0.5, timeout=5)  # "books" is the question's word the passage lacks: the judge decides
+    checked = verifier.verify("There were six books on the 2023 Fenwold Prize shortlist [1].", [prize], "How many books were on the 2023 Fenwold Prize shortlist?", {"p.txt": text}, judge=yes)
+    # "a shortlist of six" counts nothing named, so it may carry "six books"; "nine years" may not.
+    assert checked.supported and "shortlist of six" in checked.citations[0].quote
+    assert "nine years" not in checked.citations[0].quote
+
+
+def test_the_questions_month_and_day_may_stand_in_the_articles_date():
+    pact = chunk("d", "Arland signed a tariff pact with Beland on Wednesday.", published="2025-09-03")
+    verifier = Verifier(make_embedder(Settings(embed_backend="fake")), min_overlap=0.5, min_similarity=0.62)
+    docs = {pact.source: pact.text}
+    draft = "On September 3, Arland signed a tariff pact with Beland [1]."
+    assert verifier.verify(draft, [pact], "What did Arland sign on September 3?", docs).supported
+    # Not a month the question did not state, nor another month than the article's.
+    assert not verifier.verify(draft, [pact], "What did Arland sign?", docs).supported
+    assert not verifier.verify("On October 3, Arland signed a tariff pact with Beland [1].", [pact], "What did Arland sign on October 3?", docs).supported
+
+
+def test_a_claim_the_judge_reads_better_with_its_relation_reversed_is_not_stated():
+    from rag.answer.judge import SupportJudge
+
+    visit = chunk("v", "Xi arrived in Moscow on May 7, a day before the Victory Day parade.")
+    docs = {visit.source: visit.text}
+    verifier = Verifier(make_embedder(Settings(embed_backend="fake")), min_overlap=0.5, min_similarity=0.62, exchange_margin=0.05)
+    judge = _ByStatement({"a day after": 0.78, "a day before": 0.9})
+    wrong = verifier.verify("Xi arrived in Moscow a day after the Victory Day parade [1].", [visit], "When did Xi arrive in Moscow?", docs, judge=SupportJudge(judge, supported_at=0.5, timeout=5))
+    assert not wrong.supported and "Xi arrived in Moscow a day before the Victory Day parade." in judge.asked
+    right = verifier.verify("Xi arrived in Moscow a day before the Victory Day parade [1].", [visit], "When did Xi arrive in Moscow?", docs, judge=SupportJudge(judge, supported_at=0.5, timeout=5))
+    assert right.supported

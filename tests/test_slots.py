@@ -104,3 +104,16 @@ def test_a_full_name_is_given_by_one_part_and_an_ordinal_by_its_numeral():
     assert unmatched_names("veterans of the Second World War", "veterans of World War II") == set()
     assert unmatched_names("veterans of World War II", "veterans of the Second World War") == set()
     assert unmatched_names("the First World War", "World War II") == {"first"}
+
+
+def test_the_readings_a_judge_must_rate_below_a_claim():
+    from rag.text.slots import exchanged, other_readings, reversed_relation
+
+    assert exchanged("Beijing accuses Kyiv of supplying drones.") == "Kyiv accuses Beijing of supplying drones."
+    assert exchanged("Xi and Putin signed 20 agreements.") is None  # one role
+    assert exchanged("Helga Tamsin of the Civic Party defeated Rupert Oyelaran.") == "Rupert Oyelaran defeated Helga Tamsin of the Civic Party."
+    assert exchanged("The U.S. imposed tariffs on India.") == "The India imposed tariffs on U.S.."
+    assert reversed_relation("Revenue rose to $219 million.") == "Revenue fell to $219 million."
+    assert reversed_relation("Before the parade, Xi met Putin.") == "After the parade, Xi met Putin."
+    assert other_readings("Xi met Putin a day after the parade.") == ["Putin met Xi a day after the parade.", "Xi met Putin a day before the parade."]
+    assert other_readings("The summit opened on Monday.") == []

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..index.embed import Embedder
 from ..index.retrieve import Retriever
-from ..text.slots import Conflict, conflicts, shared_share
+from ..text.slots import Conflict, conflicts, other_readings, shared_share, with_name
 from ..text.words import counts, number_words, numbers, speakers, unmatched_names
 from ..types import Chunk, Citation, ClaimCheck
 from .judge import JudgeVerdict, SupportJudge
@@ -88,7 +88,7 @@ def another_occasion(found: list[Conflict]) -> bool:
 
 class ClaimChecker:
     def __init__(self, retriever: Retriever, embedder: Embedder, judge: SupportJudge, documents: dict[str, str], *, top_k: int, candidates: int,
-                 supported_at: float, contradicted_at: float, same_rest: float) -> None:
+                 supported_at: float, contradicted_at: float, same_rest: float, exchange_margin: float = 0.05) -> None:
         self.retriever = retriever
         self.embedder = embedder
         self.judge = judge
@@ -98,6 +98,7 @@ class ClaimChecker:
         self.supported_at = supported_at  # least P(true) of the three-way answer
         self.contradicted_at = contradicted_at  # least P(false), which must also lead the other two
         self.same_rest = same_rest  # share of the claim's other words a one-value conflict needs
+        self.exchange_margin = exchange_margin  # how far the claim read with two roles exchanged must lead
 
     def candidates_for(self, claim: str) -> list[Candidate]:
         found = self.retriever.retrieve(claim, self.top_k)
@@ -127,9 +128,34 @@ class ClaimChecker:
         evidence = [c.evidence(self.documents) for c in candidates]
         return self.decide(claim, candidates, self.judge.verdicts([claim] * len(candidates), evidence))
 
+    def other_way_round(self, claim: str, evidence: str, verdict: JudgeVerdict) -> JudgeVerdict | None:
+        """The judge's verdict on the claim with two names in different roles exchanged or its
+        relation reversed (``slots.other_readings``: "Beijing accuses Kyiv …" -> "Kyiv accuses
+        Beijing …"; "a day after" -> "a day before"), when the evidence states that reading
+        (``supported_at``) and the judge rates it above the claim by more than
+        ``exchange_margin``; else None. A small judge passes both readings of who did what to
+        whom; asked both, it compares them."""
+        readings = other_readings(claim)
+        for turned in self.judge.verdicts(readings, [evidence] * len(readings)) if readings else []:
+            if turned.true >= self.supported_at and turned.true > verdict.true + self.exchange_margin:
+                return turned
+        return None
+
+    def prefers_given_name(self, claim: str, conflict: Conflict, evidence: str, verdict: JudgeVerdict) -> bool:
+        """Whether the judge rates the claim with the evidence's name in place of the claim's
+        (one word each: ``slots.with_name``) higher than the claim by more than
+        ``exchange_margin``. "Beijing" for China reads about as well either way; "Putin" for the
+        sentence's "Xi" does not."""
+        other = with_name(claim, conflict)
+        if other is None:
+            return False
+        return self.judge.verdicts([other], [evidence])[0].true > verdict.true + self.exchange_margin
+
     def decide(self, claim: str, candidates: list[Candidate], verdicts: list[JudgeVerdict]) -> ClaimCheck:
         """The verdict from the judge's three-way answers and the lexical checks, in order:
-        stated by a sentence (the judge's "true" at ``supported_at``, no missing number or name);
+        the best sentence read better with two roles exchanged (``other_way_round``):
+        contradicted; stated by a sentence (the judge's "true" at ``supported_at``, no missing number or name,
+        and no one changed name that the judge reads better put back: ``prefers_given_name``);
         another count, another speaker or one changed value (a year, date, name or a negation),
         the rest of the claim the same in that sentence (a name only when the judge does not
         read the sentence as stating the claim): contradicted; the judge's "false" at
@@ -138,8 +164,16 @@ class ClaimChecker:
         evidence = [c.evidence(self.documents) for c in candidates]
         allowed = [lexical_veto(claim, e, c.chunk.title or "") is None for c, e in zip(candidates, evidence)]
         best = max(range(len(candidates)), key=lambda i: (allowed[i], verdicts[i].true))
+        if allowed[best] and (turned := self.other_way_round(claim, evidence[best], verdicts[best])):
+            cite = candidates[best].citation(1, self.documents)
+            return ClaimCheck(claim, "contradicted", (cite,), f"The articles have it the other way round: “{cite.quote}” [1]", turned.true)
         if allowed[best] and verdicts[best].true >= self.supported_at:
             cite = candidates[best].citation(1, self.documents)
+            # A name the sentence gives otherwise may have passed through the article's title;
+            # the judge reading the sentence's own name better marks it as changed.
+            changed = conflicts(claim, candidates[best].text, candidates[best].chunk.published)
+            if len(changed) == 1 and self.prefers_given_name(claim, changed[0], evidence[best], verdicts[best]):
+                return ClaimCheck(claim, "contradicted", (cite,), f"The articles say otherwise ({changed[0].describe()}): “{cite.quote}” [1]", 1.0)
             return ClaimCheck(claim, "supported", (cite,), f"The articles state it: “{cite.quote}” [1]", verdicts[best].true)
         differing = [conflicts(claim, e, c.chunk.published) for c, e in zip(candidates, evidence)]
         for i, e in enumerate(evidence):
@@ -159,7 +193,11 @@ class ClaimChecker:
             found = conflicts(claim, c.text, c.chunk.published)
             # A name the sentence lacks while the judge reads it as stating the claim is more
             # often another way of naming ("Beijing" for China, "the two leaders") than a change.
-            renamed = found and found[0].kind == "name" and verdicts[i].true > 0.5  # more likely than not
+            # Unless the judge reads the claim with the sentence's name put back better still: then
+            # the name is a substitution ("Putin was set to take part in the parade" of Xi), not
+            # another way of naming.
+            renamed = (found and found[0].kind == "name" and verdicts[i].true > 0.5  # more likely than not
+                       and not self.prefers_given_name(claim, found[0], evidence[i], verdicts[i]))
             # A bare number that differs may count something else ("31 rounds", "15 years"):
             # numbers contradict through ``count_conflict``, which compares what they count.
             if len(found) == 1 and found[0].kind != "number" and not renamed and shared_share(claim, c.text) >= self.same_rest:

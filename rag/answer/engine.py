@@ -92,7 +92,8 @@ class Assistant:
         self.embedder = embedder
         self.retriever = make_retriever(index, embedder, candidate_k=settings.candidate_k, rrf_k=settings.rrf_k, article_filter=article_filter)
         self.sentence_vectors = news.SentenceVectors(embedder)
-        self.verifier = Verifier(embedder, min_overlap=settings.support_overlap, min_similarity=settings.support_similarity, verbatim_ratio=settings.judge_verbatim_ratio)
+        self.verifier = Verifier(embedder, min_overlap=settings.support_overlap, min_similarity=settings.support_similarity, verbatim_ratio=settings.judge_verbatim_ratio,
+                                 exchange_margin=settings.judge_exchange_margin)
         self.documents: dict[str, str] = document_texts(index)  # type: ignore[assignment]  # lazy for PostgreSQL
         self._llm = llm
         self._judge_scorer = judge_scorer  # None: the answering model judges too
@@ -364,7 +365,8 @@ class Assistant:
             raise LLMError("rag check needs a judge: turn the `judge` setting on and use a backend that can score (local, openai or fake)")
         s = self.settings
         checker = ClaimChecker(self.retriever, self.embedder, judge, self.documents, top_k=s.top_k, candidates=s.check_candidates,
-                               supported_at=s.check_supported_at, contradicted_at=s.check_contradicted_at, same_rest=s.check_same_rest)
+                               supported_at=s.check_supported_at, contradicted_at=s.check_contradicted_at, same_rest=s.check_same_rest,
+                               exchange_margin=s.judge_exchange_margin)
         return checker(claim)
 
     def filtered(self, since: str | None = None, until: str | None = None, source: str | None = None) -> Assistant:

@@ -21,8 +21,8 @@ import numpy as np
 
 from ..index.embed import Embedder
 from ..text.sentences import split_sentences
-from ..text.slots import YEAR
-from ..text.words import NUMBER_WORDS, WORDS, YES_NO, content_words, counted, initialisms, names, norm_word, number_words, numbers, speakers, spelled_out, stem, word_forms
+from ..text.slots import YEAR, other_readings
+from ..text.words import MONTHS, NUMBER_WORDS, WORDS, YES_NO, content_words, counted, initialisms, names, norm_word, number_words, numbers, speakers, spelled_out, stem, word_forms
 from ..types import AnswerSentence, Chunk, Citation
 from .constraints import date_numbers
 from .judge import SupportJudge
@@ -51,6 +51,12 @@ def sentence_before(chunk: Chunk, i: int, documents: dict[str, str] | None) -> s
     flat = " ".join(text[-600:].split())
     spans = split_sentences(flat)
     return flat[spans[-1][0] : spans[-1][1]] if spans else ""
+
+
+def published_month(published: str | None) -> int | None:
+    """``"2025-09-03"`` -> 9; None without a month."""
+    found = re.match(r"\d{4}-(\d{2})", published or "")
+    return int(found.group(1)) if found else None
 
 
 def article_heading(claim: str, chunk: Chunk, evidence: str, question: Focus | None) -> str:
@@ -96,6 +102,10 @@ def wrong_speaker(claim: str, chunk: Chunk, quote: tuple[int, int], documents: d
 JUDGE_LATER = object()  # verify() with this judge leaves sentences that need the judge pending
 
 
+# "Yes, …" / "No — …" opening a reply: the answer to a yes/no question, before the statement.
+ANSWER_WORD = re.compile(r"^\s*(?:yes|no)\s*[,;:—–-]\s*(?=\w)", re.IGNORECASE)
+
+
 def is_copy(claim: str, quote: str, ratio: float) -> bool:
     """Whether ``claim`` copies ``quote`` (or a stretch of it) nearly word for word: such a
     sentence cannot put the quote's words in a new relation, so the judge is not asked.
@@ -120,13 +130,19 @@ def said_as(claim: str, question: str) -> str:
     hold against a passage, so on its own it is never supported; it says the question's answer
     is that value, and is checked as the question followed by it ("When did trade reach $244.8
     billion: 2024"): the passage must carry the value and the question's words, and the judge
-    reads it whole. Any other claim is checked as written.
+    reads it whole. The answer word of a yes/no reply ("No, the firm made a loss …") is the
+    reader's, not the passage's: the statement after it is checked (a small judge reads "No, …"
+    as a denial of the passage). Any other claim is checked as written.
 
     >>> said_as("2024", "When did China-Russia trade reach $244.8 billion?")
     'When did China-Russia trade reach $244.8 billion: 2024'
     >>> said_as("Trade reached $244.8 billion in 2024.", "When did trade reach $244.8 billion?")
     'Trade reached $244.8 billion in 2024.'
+    >>> said_as("No, the firm made a loss in 2023.", "Did the firm make a profit in 2023?")
+    'The firm made a loss in 2023.'
     """
+    if (reply := ANSWER_WORD.match(claim)) and content_words(rest := claim[reply.end():]):
+        claim = rest[0].upper() + rest[1:]
     if content_words(claim) or not (numbers(claim) or number_words(claim)):
         return claim
     return f"{question.strip().rstrip('?').rstrip()}: {claim.strip()}"
@@ -202,8 +218,9 @@ class Verdict:
 class Verifier:
     """Judges claims against chunks. ``embedder`` supplies the similarity signal."""
 
-    def __init__(self, embedder: Embedder, *, min_overlap: float, min_similarity: float, verbatim_ratio: float = 0.9) -> None:
+    def __init__(self, embedder: Embedder, *, min_overlap: float, min_similarity: float, verbatim_ratio: float = 0.9, exchange_margin: float = 0.05) -> None:
         self.embedder = embedder
+        self.exchange_margin = exchange_margin
         self.min_overlap = min_overlap
         self.min_similarity = min_similarity
         self.verbatim_ratio = verbatim_ratio
@@ -232,6 +249,9 @@ class Verifier:
         # A name the question supplied may stand in the claim without being in this passage
         # ("Xi and Putin signed..." citing "The two leaders signed..."), but only if some
         # retrieved passage has it: a question about "GDP" is never answered from trade figures.
+        # Likewise the question's month, when it is the article's ("the September 3 report").
+        if month := published_month(chunk.published):
+            words = words | {n for n in question.names if MONTHS.get(n) == month}
         missing_names = names(claim) - words - (question.names & question.retrieved)
         claim_words = content_words(claim)
         focus_terms = (claim_words & question.terms) - question.names - {stem(n) for n in question.names}
@@ -277,9 +297,10 @@ class Verifier:
         def carried(s: str) -> set[str]:
             # The claim's numbers in the sentence. "nine books" is not carried by "over nine
             # years": a count must count the same thing there (a year is a date, not a count).
+            # A number that counts nothing named ("picked from a shortlist of six") may carry it.
             theirs = counted(s)
             return {v for v in nums & (numbers(s) | number_words(s))
-                    if YEAR.fullmatch(v) or not counting.get(v) or counting[v] & theirs.get(v, set())}
+                    if YEAR.fullmatch(v) or not counting.get(v) or not theirs.get(v) or counting[v] & theirs[v]}
 
         def score(i: int) -> tuple[int, float]:
             s = chunk.sentences[i].text
@@ -411,7 +432,24 @@ class Verifier:
                 if not isinstance(judge, SupportJudge):
                     return None
                 cache[key] = judge.support([claim], [context + quote])[0]
-            if cache[key] >= self.supported_at(judge):
+            if cache[key] >= self.supported_at(judge) and not self._reads_other_way(claim, context + quote, cache[key], judge, cache):
+                return True
+        return False
+
+    def _reads_other_way(self, claim: str, evidence: str, p: float, judge: SupportJudge | object, cache: dict[tuple[str, str], float]) -> bool:
+        """Whether the judge, asked again with the claim's two names in different roles
+        exchanged or its relation reversed (``slots.other_readings``: "Oyelaran defeated Tamsin"
+        -> "Tamsin defeated Oyelaran"; "a day after" -> "a day before"), rates that reading
+        higher than the claim by more than ``exchange_margin``: the evidence then says it the
+        other way round. A small judge passes both readings of "who did what to whom"; asked
+        both, it compares them."""
+        if not isinstance(judge, SupportJudge):
+            return False
+        for other in other_readings(claim):
+            key = (other, evidence)
+            if key not in cache:
+                cache[key] = judge.support([other], [evidence])[0]
+            if cache[key] > p + self.exchange_margin:
                 return True
         return False
 
@@ -433,7 +471,12 @@ class Verifier:
         was); when fewer do (a reworded question: "held back from giving" for "refrained from
         providing"), ``answers(quotes)``, the judge asked whether the quotes answer the question,
         decides, where one is given. Never an answer: one that only echoes the question, or that
-        gives someone else's words when the question asks what a named person said."""
+        gives someone else's words when the question asks what a named person said. A question in
+        two parts ("Where did X go in May, and where did Y meet Z?") is spoken to when one part
+        is (``question_parts``): a true answer to half the question is not held back for the other
+        half, which the reader sees unanswered."""
+        if len(parts := question_parts(question)) > 1:
+            return any(self.addresses(verified, part, documents, answers) for part in parts)
         if not YES_NO.match(question) and not adds_to(question, " ".join(s.text for s in verified.supported)):
             return False  # "Carrow Bay [1]." for "Where was the Carrow Bay Classic played?": an echo, not an answer
         if _someone_else_speaks(question, verified.citations, documents):
@@ -457,6 +500,26 @@ class Verifier:
             return True
         quotes = " ".join(c.quote for c in verified.citations)
         return answers is not None and bool(quotes) and answers(quotes)
+
+
+_SECOND_QUESTION = re.compile(r",?\s+and\s+(?=(?:where|who|whom|what|when|which|why|how)\b)", re.IGNORECASE)
+
+
+def question_parts(question: str) -> list[str]:
+    """A question asking two things, as its two questions; otherwise the question alone. Only
+    where the second part is a question by itself (three words or more): "…, and why?" leans on
+    the first part.
+
+    >>> question_parts("Where did Xi go in May, and where did Trump meet Putin?")
+    ['Where did Xi go in May?', 'where did Trump meet Putin?']
+    >>> question_parts("Whom did Putin meet, and why?")
+    ['Whom did Putin meet, and why?']
+    """
+    pieces = _SECOND_QUESTION.split(question.strip(), maxsplit=1)
+    if len(pieces) < 2 or len(pieces[1].split()) < 3:
+        return [question]
+    first = pieces[0].rstrip(" ,?") + "?"
+    return [first, pieces[1]]
 
 
 FULL_NAME = re.compile(r"\b[A-Z][\w’'\-]*(?:\s+[A-Z][\w’'\-]*)+")

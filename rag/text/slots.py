@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .words import MONTHS, WEEKDAYS, content_words, names, norm_word, numbers, stem, unmatched_names
+from .words import MONTHS, STOP, WEEKDAYS, content_words, names, norm_word, numbers, stem, unmatched_names
 
 YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 NEGATION = re.compile(r"\b(?:not|no|never|none|neither|nor|without|denied|denies|deny|refused|refuses|refuse|"
@@ -84,3 +84,104 @@ def shared_share(claim: str, evidence: str) -> float:
     if not rest:
         return 0.0
     return len(rest & content_words(evidence)) / len(rest)
+
+
+_NAME_PHRASE = re.compile(r"[A-Z][\w’'\-.]*(?:\s+(?:&\s+)?[A-Z][\w’'\-.]*)*")
+# Between two names of one thing ("Helga Tamsin of the Civic Harbour Party"): one phrase.
+_OF = re.compile(r"^\s*(?:of|of\s+the|’s|'s)\s*$")
+# Between two names of one role ("Xi and Putin", "Xi, Putin"): exchanging them changes no role.
+_SAME_ROLE = re.compile(r"^\s*(?:,|and|or|&|,\s*and|,\s*or)\s*$")
+
+
+def _name_phrases(text: str) -> list[tuple[int, int]]:
+    """Spans of the text's names: runs of capitalised words, less a capitalised stop word that
+    opens the text ("The", "In") and runs that are only months or weekdays."""
+    out = []
+    for m in _NAME_PHRASE.finditer(text):
+        start, words = m.start(), m.group(0).split()
+        while words and (norm_word(words[0].rstrip(".")) in STOP and start == len(text) - len(text.lstrip())):
+            start += len(words[0])
+            start += len(text[start:]) - len(text[start:].lstrip())
+            words = words[1:]
+        end = m.end()
+        if words and words[-1].endswith(".") and not re.fullmatch(r"(?:[A-Z]\.)+", words[-1]):
+            end -= 1  # the sentence's full stop, not an initialism's ("U.S.")
+        if words and not all(norm_word(w.rstrip(".")) in MONTHS or norm_word(w.rstrip(".")) in WEEKDAYS or norm_word(w) in STOP for w in words):
+            if out and _OF.match(text[out[-1][1] : start]):
+                out[-1] = (out[-1][0], end)
+            else:
+                out.append((start, end))
+    return out
+
+
+def exchanged(claim: str) -> str | None:
+    """The claim with its first two names that hold different roles exchanged ("Oyelaran
+    defeated Tamsin" -> "Tamsin defeated Oyelaran"), or None when it has no such pair. Names
+    joined by "and", a comma or "of" share a role ("Xi and Putin signed …") and are not
+    exchanged. A judge that rates the exchanged claim higher than the claim itself reads the
+    evidence the other way round: who did what to whom is what a small judge misses, and
+    asking it both ways makes it compare.
+
+    >>> exchanged("Rupert Oyelaran defeated Helga Tamsin in the 2012 election.")
+    'Helga Tamsin defeated Rupert Oyelaran in the 2012 election.'
+    >>> exchanged("Xi and Putin signed more than 20 agreements.") is None
+    True
+    """
+    spans = _name_phrases(claim)
+    for (a0, a1), (b0, b1) in zip(spans, spans[1:]):
+        first, second = claim[a0:a1], claim[b0:b1]
+        if _SAME_ROLE.match(claim[a1:b0]) or names(first) & names(second):
+            continue
+        return claim[:a0] + second + claim[a1:b0] + first + claim[b1:]
+    return None
+
+
+# Words whose opposite, put in their place, states the reverse relation: data, not a chain of ifs.
+OPPOSITES = {a: b for x, y in (
+    ("before", "after"), ("earlier", "later"), ("won", "lost"), ("wins", "loses"), ("win", "lose"),
+    ("rose", "fell"), ("rises", "falls"), ("increased", "decreased"), ("higher", "lower"), ("more", "fewer"),
+    ("above", "below"), ("largest", "smallest"), ("biggest", "smallest"), ("ahead", "behind"), ("profit", "loss"),
+    ("surplus", "deficit"), ("supported", "opposed"), ("accepted", "rejected"),
+) for a, b in ((x, y), (y, x))}
+_OPPOSITE = re.compile(r"\b(" + "|".join(sorted(OPPOSITES, key=len, reverse=True)) + r")\b", re.IGNORECASE)
+
+
+def reversed_relation(claim: str) -> str | None:
+    """The claim with its first relation word put as its opposite ("a day after" -> "a day
+    before", "rose" -> "fell"), or None when it has none (``OPPOSITES``). Like ``exchanged``:
+    the reading a small judge should rate below the claim when the evidence states the claim.
+
+    >>> reversed_relation("Xi arrived a day after the parade.")
+    'Xi arrived a day before the parade.'
+    >>> reversed_relation("Xi arrived on Monday.") is None
+    True
+    """
+    found = _OPPOSITE.search(claim)
+    if found is None:
+        return None
+    word = found.group(1)
+    other = OPPOSITES[word.lower()]
+    other = other.capitalize() if word[0].isupper() else other
+    return claim[: found.start()] + other + claim[found.end() :]
+
+
+def other_readings(claim: str) -> list[str]:
+    """The claim's readings a judge must rate below it: two parties exchanged, the relation
+    reversed (``exchanged``, ``reversed_relation``)."""
+    return [r for r in (exchanged(claim), reversed_relation(claim)) if r is not None]
+
+
+def with_name(claim: str, conflict: Conflict) -> str | None:
+    """The claim with the evidence's name in place of its own, for a name conflict of one word
+    each (``conflicts``); None otherwise.
+
+    >>> with_name("Putin led the parade.", Conflict("name", ("putin",), ("xi",)))
+    'Xi led the parade.'
+    """
+    if conflict.kind != "name" or len(conflict.said) != 1 or len(conflict.given) != 1:
+        return None
+    said, given = conflict.said[0], conflict.given[0]
+    found = re.search(rf"\b{re.escape(said)}\b", claim, re.IGNORECASE)
+    if found is None:
+        return None
+    return claim[: found.start()] + given.capitalize() + claim[found.end() :]
