@@ -5,6 +5,7 @@ import json
 import pytest
 
 from rag import QuestionError
+from rag.answer.relevance import speaks_to
 from rag.answer.verify import parse_answer
 
 
@@ -234,9 +235,9 @@ def test_the_question_names_may_stand_in_the_sentence_before_or_as_an_initialism
         return _answer_quoting(quote, quote, doc)
 
     docs = {"memo.txt": doc}
-    assert assistant.verifier.addresses(verified("The council agreed to cut tariffs."), "What did the council agree in Oslo?", docs)
-    assert not assistant.verifier.addresses(verified("The council agreed to cut tariffs."), "What did the council agree in Bergen?", docs)
-    assert assistant.verifier.addresses(verified("NTC members also set a deadline."), "What did Nordic Trade Council members set?", docs)
+    assert speaks_to(verified("The council agreed to cut tariffs."), "What did the council agree in Oslo?", docs)
+    assert not speaks_to(verified("The council agreed to cut tariffs."), "What did the council agree in Bergen?", docs)
+    assert speaks_to(verified("NTC members also set a deadline."), "What did Nordic Trade Council members set?", docs)
 
 
 def test_one_word_of_a_full_name_counts_when_the_article_gives_the_whole_name(make_assistant):
@@ -246,8 +247,8 @@ def test_one_word_of_a_full_name_counts_when_the_article_gives_the_whole_name(ma
     quote = "Virtanen said trade would grow."
     said = _answer_quoting(quote, quote, doc)
     docs = {"memo.txt": doc}
-    assert assistant.verifier.addresses(said, "What did Aino Virtanen say about trade?", docs)
-    assert not assistant.verifier.addresses(said, "What did Mikko Virtanen say about trade?", docs, answers=lambda quotes: True)  # not the article's
+    assert speaks_to(said, "What did Aino Virtanen say about trade?", docs)
+    assert not speaks_to(said, "What did Mikko Virtanen say about trade?", docs, answers=lambda quotes: True)  # not the article's
 
 
 def test_a_reworded_question_is_left_to_the_judge_and_a_missing_name_is_not(make_assistant):
@@ -257,12 +258,12 @@ def test_a_reworded_question_is_left_to_the_judge_and_a_missing_name_is_not(make
     said = _answer_quoting(quote, quote, doc)
     docs = {"memo.txt": doc}
     asked = "Which kind of help have the Oslo delegates held back from giving?"  # few of its words in the quote
-    assert not assistant.verifier.addresses(said, asked, docs)
+    assert not speaks_to(said, asked, docs)
     asks = []
-    assert assistant.verifier.addresses(said, asked, docs, answers=lambda quotes: asks.append(quotes) or True)
+    assert speaks_to(said, asked, docs, answers=lambda quotes: asks.append(quotes) or True)
     assert asks == [quote]  # the judge reads the quotes
-    assert not assistant.verifier.addresses(said, asked, docs, answers=lambda quotes: False)
-    assert not assistant.verifier.addresses(said, asked.replace("Oslo", "Bergen"), docs, answers=lambda quotes: True)  # a name is not the judge's call
+    assert not speaks_to(said, asked, docs, answers=lambda quotes: False)
+    assert not speaks_to(said, asked.replace("Oslo", "Bergen"), docs, answers=lambda quotes: True)  # a name is not the judge's call
 
 
 def test_the_judge_is_never_asked_while_the_model_is_still_writing(make_assistant):
@@ -370,10 +371,10 @@ def test_an_answer_that_only_echoes_the_question_is_not_shown(make_assistant):
 
     docs = {"memo.txt": doc}
     asked = "Where was the 2022 Carrow Bay Classic played?"
-    assert not assistant.verifier.addresses(said("Carrow Bay."), asked, docs, answers=lambda quotes: True)
-    assert assistant.verifier.addresses(said("Carrow Bay hosts it every year."), asked, docs, answers=lambda quotes: True)
+    assert not speaks_to(said("Carrow Bay."), asked, docs, answers=lambda quotes: True)
+    assert speaks_to(said("Carrow Bay hosts it every year."), asked, docs, answers=lambda quotes: True)
     # a yes/no question may be answered by restating it
-    assert assistant.verifier.addresses(said("The 2022 Carrow Bay Classic was played."), "Was the 2022 Carrow Bay Classic played?", docs)
+    assert speaks_to(said("The 2022 Carrow Bay Classic was played."), "Was the 2022 Carrow Bay Classic played?", docs)
 
 
 def test_words_credited_with_according_to_must_be_that_speakers(make_assistant):
@@ -396,9 +397,9 @@ def test_the_questions_names_do_not_count_toward_what_it_asks_of_them(make_assis
     said = _answer_quoting(quote, quote, doc)
     docs = {"memo.txt": doc}
     asked = "Who was the chief executive of the Carrow Bay Chess Classic's sponsor in 2019?"
-    assert not assistant.verifier.addresses(said, asked, docs, answers=lambda quotes: False)
-    assert assistant.verifier.addresses(said, asked, docs, answers=lambda quotes: True)
-    assert assistant.verifier.addresses(said, "Who won the 2019 Carrow Bay Chess Classic?", docs, answers=lambda quotes: False)
+    assert not speaks_to(said, asked, docs, answers=lambda quotes: False)
+    assert speaks_to(said, asked, docs, answers=lambda quotes: True)
+    assert speaks_to(said, "Who won the 2019 Carrow Bay Chess Classic?", docs, answers=lambda quotes: False)
 
 
 def test_someone_elses_words_do_not_answer_what_a_named_person_said(make_assistant):
@@ -409,9 +410,9 @@ def test_someone_elses_words_do_not_answer_what_a_named_person_said(make_assista
     doc = assistant.documents[source]
     quote = next(s.text for c in assistant.index.chunks if c.source == source for s in c.sentences if s.text.startswith("He said he hoped Xi"))
     said = _answer_quoting(quote, quote, doc, source)
-    assert not assistant.verifier.addresses(said, "What did Kim Jong Un say in his speech at the Beijing commemorations?", assistant.documents,
+    assert not speaks_to(said, "What did Kim Jong Un say in his speech at the Beijing commemorations?", assistant.documents,
                                             answers=lambda quotes: True)
-    assert assistant.verifier.addresses(said, "What did Donald Trump say about Xi, Putin and Kim Jong Un?", assistant.documents)
+    assert speaks_to(said, "What did Donald Trump say about Xi, Putin and Kim Jong Un?", assistant.documents)
 
 
 def test_a_quote_that_names_its_speaker_is_not_taken_for_someone_elses_words(make_assistant):
@@ -420,7 +421,7 @@ def test_a_quote_that_names_its_speaker_is_not_taken_for_someone_elses_words(mak
     doc = "Quillfen Systems reported its Q2 2024 results. CEO Samuel Ridgeway-Oko announced a partnership with the shipping firm Harlan & Vey."
     quote = "CEO Samuel Ridgeway-Oko announced a partnership with the shipping firm Harlan & Vey."
     said = _answer_quoting("Harlan & Vey.", quote, doc)
-    assert assistant.verifier.addresses(said, "Which firm did Quillfen announce a partnership with in its Q2 2024 results?", {"memo.txt": doc})
+    assert speaks_to(said, "Which firm did Quillfen announce a partnership with in its Q2 2024 results?", {"memo.txt": doc})
 
 
 def test_a_question_name_far_above_the_quote_is_not_taken_as_given(make_assistant):
@@ -433,7 +434,7 @@ def test_a_question_name_far_above_the_quote_is_not_taken_as_given(make_assistan
     claim = "Xi called for strengthening ties with India and China in the face of Western pressure."
     said = _answer_quoting(claim, quote, doc, source)
     question = "What three things did Xi call for when he met Putin on the sidelines of the SCO summit?"
-    assert not assistant.verifier.addresses(said, question, assistant.documents, answers=lambda quotes: True)
+    assert not speaks_to(said, question, assistant.documents, answers=lambda quotes: True)
 
 
 def test_an_answer_to_one_part_of_a_two_part_question_speaks_to_it(make_assistant):
@@ -443,7 +444,7 @@ def test_an_answer_to_one_part_of_a_two_part_question_speaks_to_it(make_assistan
     said = _answer_quoting(quote, quote, doc)
     docs = {"memo.txt": doc}
     # Whole, the question names Ana Brisk and May, which the quote lacks; its second part is answered.
-    assert assistant.verifier.addresses(said, "Where did Ana Brisk go in May, and where did Tomas Vell sign a pact in August?", docs)
-    assert not assistant.verifier.addresses(said, "Where did Ana Brisk go in May and Tomas Vell sign a pact in August?", docs)
+    assert speaks_to(said, "Where did Ana Brisk go in May, and where did Tomas Vell sign a pact in August?", docs)
+    assert not speaks_to(said, "Where did Ana Brisk go in May and Tomas Vell sign a pact in August?", docs)
     # Neither part answered: still held back.
-    assert not assistant.verifier.addresses(said, "Where did Ana Brisk go in May, and where did Ivo Lund sign a pact in June?", docs)
+    assert not speaks_to(said, "Where did Ana Brisk go in May, and where did Ivo Lund sign a pact in June?", docs)

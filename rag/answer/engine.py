@@ -41,6 +41,7 @@ from .check import ClaimChecker
 from .constraints import combine, constraint_boost
 from .judge import Scorer, SupportJudge
 from .pick import pick
+from .relevance import speaks_to
 from .verify import JUDGE_LATER, VerifiedAnswer, Verifier, render_sentence
 
 History = Sequence[tuple[str, str]]
@@ -228,14 +229,14 @@ class Assistant:
 
         # Stream verified sentences: each sentence of the draft is checked once the next one
         # starts (or the draft ends), and only supported ones are shown, from the moment the
-        # supported ones speak to the question (``Verifier.addresses``: a true sentence about
+        # supported ones speak to the question (``relevance.speaks_to``: a true sentence about
         # another matter is held back). Nothing shown is taken back: the verdict on a sentence
         # does not depend on the sentences after it.
         t = time.perf_counter()
         # The judge asked whether quotes answer the question, once per quotes for this answer. It
         # runs on the answering model, so not while the model is still writing (``final``).
         asks = functools.cache(functools.partial(self._answers, query))
-        out = _Shown(ready=lambda v, final: self.verifier.addresses(v, query, self.documents, answers=asks if final else None))
+        out = _Shown(ready=lambda v, final: speaks_to(v, query, self.documents, answers=asks if final else None))
         pieces: list[str] = []
         checked_upto = 0
         for token in self.generate(self.build_messages(query, shown.prompt)):
@@ -299,7 +300,7 @@ class Assistant:
         t = time.perf_counter()
         reply = "".join(self.generate(self.build_messages(query, shown.prompt, template="answer_retry")))
         second = check(reply)
-        answered = second.supported and self.verifier.addresses(second, query, self.documents, answers=asks)
+        answered = second.supported and speaks_to(second, query, self.documents, answers=asks)
         if answered and not refused:  # after a missed answer, the quotes must answer the question
             answered = asks(" ".join(c.quote for c in second.citations))
         if not answered:
@@ -324,7 +325,7 @@ class Assistant:
         if picked is None or picked.score < judge.supported_at:
             return None
         copied = check(picked.draft)
-        return copied if copied.supported and self.verifier.addresses(copied, query, self.documents, answers=asks) else None
+        return copied if copied.supported and speaks_to(copied, query, self.documents, answers=asks) else None
 
     def _disagreement(self, query: str, found: news.NewsContext, checked: VerifiedAnswer, instead: bool = False) -> tuple[VerifiedAnswer, str]:
         """When the question asks about a fact two articles disagree on, the engine states the

@@ -1,0 +1,139 @@
+"""Whether a verified answer speaks to the question asked: the relevance hold.
+
+A sentence can be true, cited and checked, and still answer another question ("Leaders … are
+attending the summit" for "Who attended the parade?"; the 2019 champion for "Who was the
+sponsor's chief executive in 2019?"). ``speaks_to`` reads the supported sentences with the quotes
+they cite, what a reader sees around each quote and the question's own names and words; where
+only the wording differs, a judge's answer to "do these quotes answer the question?" decides.
+
+    speaks_to(verifier.verify(draft, chunks, question, documents), question, documents, answers=ask_judge)
+
+It does not check support (``verify.py`` does) and calls no model itself (``answers`` may).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Sequence
+
+from ..text.sentences import split_sentences
+from ..text.words import YES_NO, content_words, initialisms, names, norm_word, number_words, numbers, speakers, spelled_out, stem, word_forms
+from ..types import Citation
+from .verify import Focus, VerifiedAnswer
+
+
+def speaks_to(verified: VerifiedAnswer, question: str, documents: dict[str, str] | None = None,
+              answers: Callable[[str], bool] | None = None) -> bool:
+    """Whether the supported sentences, read with the quotes they cite, speak to the question.
+
+    Every name the question gives must be there or in what a reader sees around each quote:
+    the two sentences before it and the article's title ("the summit" after sentences naming
+    Alaska), an initialism counting for its words ("GGI"), and one word of a longer name for
+    the whole when the cited article gives the whole ("Modi" for "Narendra Modi"). A name
+    found nowhere near: never. And at least half of the question's other content words (not
+    its names or numbers) must appear (a true sentence about trade does not answer "what was
+    the GDP?"; the champion of a tournament does not answer who its sponsor's chief executive
+    was); when fewer do (a reworded question: "held back from giving" for "refrained from
+    providing"), ``answers(quotes)``, the judge asked whether the quotes answer the question,
+    decides, where one is given. Never an answer: one that only echoes the question, or that
+    gives someone else's words when the question asks what a named person said. A question in
+    two parts ("Where did X go in May, and where did Y meet Z?") is spoken to when one part
+    is (``question_parts``): a true answer to half the question is not held back for the other
+    half, which the reader sees unanswered."""
+    if len(parts := question_parts(question)) > 1:
+        return any(speaks_to(verified, part, documents, answers) for part in parts)
+    if not YES_NO.match(question) and not adds_to(question, " ".join(s.text for s in verified.supported)):
+        return False  # "Carrow Bay [1]." for "Where was the Carrow Bay Classic played?": an echo, not an answer
+    if _someone_else_speaks(question, verified.citations, documents):
+        return False
+    text = " ".join([s.text for s in verified.supported] + [c.quote for c in verified.citations])
+    said, terms = word_forms(text) | content_words(text), content_words(question)
+    around = " ".join([text] + [f"{c.title or ''} {_text_before(c, documents, 2)}" for c in verified.citations])
+    named = word_forms(around) | initialisms(around)
+    asked = re.sub(r"^\W*\S+", "", question)  # a question's first word is capitalised anyway ("Besides ...")
+    missing = {n for n in names(asked) if n not in named} - spelled_out(asked, named)
+    if missing:  # only then read the cited articles for the whole names
+        articles = " ".join(" ".join((documents or {}).get(source, "").split()) for source in {c.source for c in verified.citations})
+        if missing - _named_in_part(asked, named, articles):
+            return False
+    # The names are all there (above) and the verifier holds the question's numbers to the
+    # evidence; the share is of the question's other words, what it asks of them ("the chief
+    # executive of the sponsor"): a sentence naming the same event but giving its champion
+    # shares the names and none of those words.
+    terms -= names(asked) | {stem(n) for n in names(asked)} | numbers(question)
+    if not terms or len(terms & said) >= 0.5 * len(terms):
+        return True
+    quotes = " ".join(c.quote for c in verified.citations)
+    return answers is not None and bool(quotes) and answers(quotes)
+
+
+_SECOND_QUESTION = re.compile(r",?\s+and\s+(?=(?:where|who|whom|what|when|which|why|how)\b)", re.IGNORECASE)
+
+
+def question_parts(question: str) -> list[str]:
+    """A question asking two things, as its two questions; otherwise the question alone. Only
+    where the second part is a question by itself (three words or more): "…, and why?" leans on
+    the first part.
+
+    >>> question_parts("Where did Xi go in May, and where did Trump meet Putin?")
+    ['Where did Xi go in May?', 'where did Trump meet Putin?']
+    >>> question_parts("Whom did Putin meet, and why?")
+    ['Whom did Putin meet, and why?']
+    """
+    pieces = _SECOND_QUESTION.split(question.strip(), maxsplit=1)
+    if len(pieces) < 2 or len(pieces[1].split()) < 3:
+        return [question]
+    first = pieces[0].rstrip(" ,?") + "?"
+    return [first, pieces[1]]
+
+
+FULL_NAME = re.compile(r"\b[A-Z][\w’'\-]*(?:\s+[A-Z][\w’'\-]*)+")
+
+
+def _named_in_part(asked: str, named: set[str], articles: str) -> set[str]:
+    """The words of each longer name in the question ("Narendra Modi", "President Putin") that a
+    reader may take as named when one of its words is (``named``) and the cited articles give the
+    whole name: an article names a person in full once and by one name after."""
+    covered: set[str] = set()
+    for m in FULL_NAME.finditer(asked):
+        words = [norm_word(w) for w in m.group(0).split()]
+        if any(w in named for w in words) and re.search(r"\b" + r"\s+".join(map(re.escape, m.group(0).split())) + r"\b", articles):
+            covered |= set(words)
+    return covered
+
+
+def _someone_else_speaks(question: str, citations: Sequence[Citation], documents: dict[str, str] | None) -> bool:
+    """Whether the question asks for someone's words ("What did Kim Jong Un say …?") and the
+    quotes that give their speaker as "he", "she" or "they" all stand for someone else: "He said
+    he hoped Xi would …" after a sentence where Trump accused the leaders answers with Trump's
+    words, and a reader takes "he" for Kim. A quote that names its speaker ("CEO Samuel
+    Ridgeway-Oko announced …" for what Quillfen announced) is left alone: the reader sees who
+    spoke, and a company speaks through its people."""
+    asked = speakers(question)
+    if not asked:
+        return False
+    voiced = [speakers(c.quote, before=_text_before(c, documents, 1)) for c in citations if not speakers(c.quote)]
+    voiced = [v for v in voiced if v]
+    return bool(voiced) and all(not (asked & v) for v in voiced)
+
+
+def adds_to(question: str, answer: str) -> bool:
+    """Whether ``answer`` says anything the question did not: a number, a name or a word of its
+    own. "Carrow Bay." for "Where was the Carrow Bay Classic played?" only echoes the question.
+
+    >>> adds_to("Where was the Carrow Bay Classic played?", "Carrow Bay.")
+    False
+    >>> adds_to("Where was the Carrow Bay Classic played?", "At the Lantern Exchange.")
+    True
+    >>> adds_to("When did trade reach $244.8 billion?", "2024.")
+    True
+    """
+    asked = Focus(names(question), content_words(question), set(), frozenset(numbers(question) | number_words(question)))
+    return any(asked.added_by(answer))
+
+
+def _text_before(c: Citation, documents: dict[str, str] | None, sentences: int) -> str:
+    """The ``sentences`` sentences before a quote in its article."""
+    flat = " ".join((documents or {}).get(c.source, "")[: c.start][-500 * sentences :].split())
+    spans = split_sentences(flat)[-sentences:]
+    return flat[spans[0][0] : spans[-1][1]] if spans else ""
