@@ -437,12 +437,10 @@ def test_a_question_name_far_above_the_quote_is_not_taken_as_given(make_assistan
     assert not speaks_to(said, question, assistant.documents, answers=lambda quotes: True)
 
 
-def test_an_answer_to_one_part_of_a_two_part_question_speaks_to_it(make_assistant):
-    assistant, _ = make_assistant()
-    doc = "Tomas Vell signed a pact in Bergen in August. Ana Brisk visited Oslo in May."
+def test_an_answer_to_one_part_of_a_two_part_question_speaks_to_it():
     quote = "Tomas Vell signed a pact in Bergen in August."
-    said = _answer_quoting(quote, quote, doc)
-    docs = {"memo.txt": doc}
+    doc = f"{quote} Ana Brisk visited Oslo in May."
+    said, docs = _answer_quoting(quote, quote, doc), {"memo.txt": doc}
     # Whole, the question names Ana Brisk and May, which the quote lacks; its second part is answered.
     assert speaks_to(said, "Where did Ana Brisk go in May, and where did Tomas Vell sign a pact in August?", docs)
     assert not speaks_to(said, "Where did Ana Brisk go in May and Tomas Vell sign a pact in August?", docs)
