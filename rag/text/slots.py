@@ -9,6 +9,10 @@ year's trade), and says nothing of the claim.
     conflicts("Trump and Putin met in Helsinki on Aug. 15.", "Trump met Putin in Anchorage, Alaska, on Aug. 15.")
     -> [Conflict(kind="name", said=("helsinki",), given=("alaska", "anchorage"))]
 
+It also writes the other readings of a claim that a judge should rate below the claim when the
+evidence states it: two parties exchanged ("Tamsin defeated Oyelaran" for "Oyelaran defeated
+Tamsin"), the relation reversed ("after" for "before"), the evidence's name put back.
+
 Words only: no model, no list of entities. The caller decides what a conflict means.
 """
 
