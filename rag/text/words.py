@@ -48,9 +48,10 @@ QUARTER_NUMBERS = {"1": 1, "2": 2, "3": 3, "4": 4, "first": 1, "second": 2, "thi
 
 
 def norm_word(word: str) -> str:
-    """``"Putin’s"`` -> ``"putin"``, ``"Sept."`` -> ``"september"``."""
+    """``"Putin’s"`` -> ``"putin"``, ``"Sept."`` -> ``"september"``, ``"'HACKED'"`` -> ``"hacked"``
+    (quotation marks are not part of a word)."""
     word = word.lower().replace("’", "'")
-    word = re.sub(r"'s$", "", word)
+    word = re.sub(r"'s$", "", word).strip("'")
     return MONTH_ABBREVIATIONS.get(word.rstrip("."), word)
 
 
