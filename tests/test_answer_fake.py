@@ -227,8 +227,7 @@ def _answer_quoting(text: str, quote: str, doc: str, source: str = "memo.txt"):
     return VerifiedAnswer((AnswerSentence(text, (1,), True),), (Citation(1, source, start, start + len(quote), quote),), False)
 
 
-def test_the_question_names_may_stand_in_the_sentence_before_or_as_an_initialism(make_assistant):
-    assistant, _ = make_assistant()
+def test_the_question_names_may_stand_in_the_sentence_before_or_as_an_initialism():
     doc = "Leaders of the Nordic Trade Council met in Oslo on Monday. The council agreed to cut tariffs. NTC members also set a deadline."
 
     def verified(quote: str):
@@ -240,8 +239,7 @@ def test_the_question_names_may_stand_in_the_sentence_before_or_as_an_initialism
     assert speaks_to(verified("NTC members also set a deadline."), "What did Nordic Trade Council members set?", docs)
 
 
-def test_one_word_of_a_full_name_counts_when_the_article_gives_the_whole_name(make_assistant):
-    assistant, _ = make_assistant()
+def test_one_word_of_a_full_name_counts_when_the_article_gives_the_whole_name():
     doc = ("Prime Minister Aino Virtanen of Finland opened the forum in Turku. Delegates from nine countries attended. "
            "Exporters asked for lower fees. Virtanen said trade would grow.")
     quote = "Virtanen said trade would grow."
@@ -251,8 +249,7 @@ def test_one_word_of_a_full_name_counts_when_the_article_gives_the_whole_name(ma
     assert not speaks_to(said, "What did Mikko Virtanen say about trade?", docs, answers=lambda quotes: True)  # not the article's
 
 
-def test_a_reworded_question_is_left_to_the_judge_and_a_missing_name_is_not(make_assistant):
-    assistant, _ = make_assistant()
+def test_a_reworded_question_is_left_to_the_judge_and_a_missing_name_is_not():
     doc = "The Nordic council met in Oslo on Monday. The council refrained from providing direct subsidies to shipyards."
     quote = "The council refrained from providing direct subsidies to shipyards."
     said = _answer_quoting(quote, quote, doc)
@@ -361,8 +358,7 @@ def test_a_bare_value_is_checked_as_the_questions_answer(make_assistant):
     assert not answer.refused and answer.answer.startswith("2024")
 
 
-def test_an_answer_that_only_echoes_the_question_is_not_shown(make_assistant):
-    assistant, _ = make_assistant()
+def test_an_answer_that_only_echoes_the_question_is_not_shown():
     doc = "The 2022 Carrow Bay Classic was played at the Lantern Exchange. Carrow Bay hosts it every year."
     quote = "Carrow Bay hosts it every year."
 
@@ -388,10 +384,9 @@ def test_words_credited_with_according_to_must_be_that_speakers(make_assistant):
     assert assistant.verifier.verify(right, [chunk], question, assistant.documents).supported
 
 
-def test_the_questions_names_do_not_count_toward_what_it_asks_of_them(make_assistant):
+def test_the_questions_names_do_not_count_toward_what_it_asks_of_them():
     # every name of the question is there, but none of what it asks (chief executive, sponsor):
     # the champion does not answer it; the judge may still say the quotes answer a rewording
-    assistant, _ = make_assistant()
     doc = "Ilse Marwedel won the 2019 Carrow Bay Chess Classic. The tournament drew 64 players."
     quote = "Ilse Marwedel won the 2019 Carrow Bay Chess Classic."
     said = _answer_quoting(quote, quote, doc)
@@ -411,13 +406,12 @@ def test_someone_elses_words_do_not_answer_what_a_named_person_said(make_assista
     quote = next(s.text for c in assistant.index.chunks if c.source == source for s in c.sentences if s.text.startswith("He said he hoped Xi"))
     said = _answer_quoting(quote, quote, doc, source)
     assert not speaks_to(said, "What did Kim Jong Un say in his speech at the Beijing commemorations?", assistant.documents,
-                                            answers=lambda quotes: True)
+                         answers=lambda quotes: True)
     assert speaks_to(said, "What did Donald Trump say about Xi, Putin and Kim Jong Un?", assistant.documents)
 
 
-def test_a_quote_that_names_its_speaker_is_not_taken_for_someone_elses_words(make_assistant):
+def test_a_quote_that_names_its_speaker_is_not_taken_for_someone_elses_words():
     # a company speaks through its people: the quote names who announced it, the reader sees it
-    assistant, _ = make_assistant()
     doc = "Quillfen Systems reported its Q2 2024 results. CEO Samuel Ridgeway-Oko announced a partnership with the shipping firm Harlan & Vey."
     quote = "CEO Samuel Ridgeway-Oko announced a partnership with the shipping firm Harlan & Vey."
     said = _answer_quoting("Harlan & Vey.", quote, doc)
