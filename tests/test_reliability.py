@@ -423,3 +423,12 @@ def test_a_file_unreadable_on_reingest_keeps_its_previous_version(tmp_path, corp
     report = ingest([corpus], settings, embedder)
     assert report.removed == (name,) and not report.skipped
     assert name not in state(settings.index_dir)
+
+
+@pytest.mark.parametrize("variable, value", [("RAG_TOP_K", "many"), ("RAG_JUDGE_EXCHANGE_MARGIN", "3"), ("RAG_CONTEXT_FILL", "maybe")])
+def test_a_setting_that_cannot_be_read_is_one_line_naming_it(variable, value):
+    out = subprocess.run([sys.executable, "-m", "rag.faces.cli", "ask", "Who won?"], capture_output=True, text=True, cwd=ROOT,
+                         env={**ENV, variable: value})
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert error_lines(out.stderr) == out.stderr.strip().splitlines()
+    assert error_lines(out.stderr)[0].startswith(f"error: setting {variable}={value!r}:")

@@ -23,6 +23,8 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from pydantic import ValidationError
+
 from ..errors import RagError
 from ..settings import Settings
 from ..text.dates import date_label
@@ -352,12 +354,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def setting_problem(exc: ValidationError) -> str:
+    """One line for the first setting ``Settings`` could not read: its variable, the value, why."""
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in first["loc"])
+    return f"setting RAG_{field.upper()}={first.get('input')!r}: {first['msg']}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:  # a RAG_* environment variable or .env line Settings cannot read
+        print(f"error: {setting_problem(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
