@@ -22,7 +22,7 @@ import numpy as np
 
 from ..index.embed import Embedder
 from ..index.retrieve import Retriever
-from ..text.slots import Conflict, conflicts, other_readings, shared_share, with_name
+from ..text.slots import Conflict, conflicts, misattributed, other_readings, shared_share, with_name
 from ..text.words import counts, number_words, numbers, speakers, unmatched_names
 from ..types import Chunk, Citation, ClaimCheck
 from .judge import JudgeVerdict, SupportJudge
@@ -154,7 +154,8 @@ class ClaimChecker:
     def decide(self, claim: str, candidates: list[Candidate], verdicts: list[JudgeVerdict]) -> ClaimCheck:
         """The verdict from the judge's three-way answers and the lexical checks, in order:
         the best sentence read better with two roles exchanged (``other_way_round``):
-        contradicted; stated by a sentence (the judge's "true" at ``supported_at``, no missing number or name,
+        contradicted; a sentence that describes someone of the claim otherwise and gives the
+        claim's describing word to another (``slots.misattributed``): contradicted; stated by a sentence (the judge's "true" at ``supported_at``, no missing number or name,
         and no one changed name that the judge reads better put back: ``prefers_given_name``);
         another count, another speaker or one changed value (a year, date, name or a negation),
         the rest of the claim the same in that sentence (a name only when the judge does not
@@ -167,6 +168,12 @@ class ClaimChecker:
         if allowed[best] and (turned := self.other_way_round(claim, evidence[best], verdicts[best])):
             cite = candidates[best].citation(1, self.documents)
             return ClaimCheck(claim, "contradicted", (cite,), f"The articles have it the other way round: “{cite.quote}” [1]", turned.true)
+        for c in candidates:
+            # a describing word given to the wrong person of a list ("Belarusian President
+            # Masoud Pezeshkian"): every word is in the sentence, so the judge passes it
+            if moved := misattributed(claim, c.text):
+                cite = c.citation(1, self.documents)
+                return ClaimCheck(claim, "contradicted", (cite,), f"The articles say otherwise ({moved.describe()}): “{cite.quote}” [1]", 1.0)
         if allowed[best] and verdicts[best].true >= self.supported_at:
             cite = candidates[best].citation(1, self.documents)
             # A name the sentence gives otherwise may have passed through the article's title;

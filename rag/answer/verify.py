@@ -22,7 +22,7 @@ import numpy as np
 
 from ..index.embed import Embedder
 from ..text.sentences import split_sentences
-from ..text.slots import YEAR, other_readings
+from ..text.slots import YEAR, misattributed, other_readings
 from ..text.words import MONTHS, NUMBER_WORDS, WORDS, content_words, counted, names, number_words, numbers, speakers, stem, word_forms
 from ..types import AnswerSentence, Chunk, Citation
 from .constraints import date_numbers
@@ -272,6 +272,8 @@ class Verifier:
             return Verdict(False, score, quote, f"names not in passage: {', '.join(sorted(missing_names))}")
         if wrong := wrong_speaker(claim, chunk, quote, documents):
             return Verdict(False, score, quote, wrong)
+        if moved := misattributed(claim, chunk.text):  # "Belarusian President Masoud Pezeshkian"
+            return Verdict(False, score, quote, f"the passage describes them otherwise: {moved.describe()}")
         if not claim_words:
             return Verdict(False, score, quote, "no content to check")
         if overlap < self.min_overlap and best_sim < self.min_similarity:

@@ -175,6 +175,59 @@ def other_readings(claim: str) -> list[str]:
     return [r for r in (exchanged(claim), reversed_relation(claim)) if r is not None]
 
 
+# Where one mention of a person or thing in a list ends and the next begins: "A, B and C",
+# "including A", "such as B".
+_MENTION_BREAK = re.compile(r"[,;:()]|\band\b|\bor\b|\bincluding\b|\bsuch as\b|\bamong them\b|\balongside\b|\bwith\b")
+_CAPITALISED = re.compile(r"[A-Z][\w’'\-.]*")
+
+
+def _mentions(text: str) -> list[tuple[str, tuple[str, ...]]]:
+    """Each named mention in the text as (head, the words before it): the last word of a run of
+    capitalised words, and the run's other words in order ("Iranian President Masoud Pezeshkian"
+    -> ("pezeshkian", ("iranian", "president", "masoud"))). A run ends at a comma, "and",
+    "including" and the like, so each person of "A, B and C" has his own words."""
+    out = []
+    for part in _MENTION_BREAK.split(text):
+        run: list[str] = []
+        end = 0
+        for m in _CAPITALISED.finditer(part):
+            if run and part[end : m.start()].strip():
+                run = []
+            run.append(norm_word(m.group(0).rstrip(".")))
+            end = m.end()
+            following = _CAPITALISED.match(part, end + len(part[end:]) - len(part[end:].lstrip()))
+            if following is None or part[end : following.start()].strip():
+                before = tuple(w for w in run[:-1] if w and w not in STOP)
+                if run[-1] and run[-1] not in STOP and before:
+                    out.append((run[-1], before))
+    return out
+
+
+def misattributed(claim: str, evidence: str) -> Conflict | None:
+    """A describing word the claim gives someone that the evidence uses elsewhere, while it
+    describes that one otherwise: "Belarusian President Masoud Pezeshkian" against "…, Belarusian
+    dictator Alexander Lukashenko, Iranian President Masoud Pezeshkian …". Every word of the claim
+    is in the evidence, so overlap and a small judge pass it; the words are in the wrong places.
+    One mention is the same one in both when its last two words are ("Masoud Pezeshkian"; not
+    "Global Governance Initiative" and "Global Development Initiative"). None when the claim
+    describes no one the evidence names, or the evidence describes him the same way or not at all.
+
+    >>> misattributed("Belarusian President Masoud Pezeshkian attended.", "Leaders included Belarusian dictator Alexander Lukashenko and Iranian President Masoud Pezeshkian.")
+    Conflict(kind='name', said=('belarusian',), given=('iranian',))
+    >>> misattributed("Iranian President Masoud Pezeshkian attended.", "Leaders included Belarusian dictator Alexander Lukashenko and Iranian President Masoud Pezeshkian.") is None
+    True
+    """
+    given = _mentions(evidence)
+    capitalised = {norm_word(w.rstrip(".")) for w in _CAPITALISED.findall(evidence)}
+    for head, said in _mentions(claim):
+        for theirs_all in (words for h, words in given if h == head and words[-1] == said[-1]):
+            # a word of the claim's that the evidence has elsewhere, and one it has here instead
+            moved, theirs = (set(said[:-1]) - set(theirs_all)) & capitalised, set(theirs_all[:-1]) - set(said)
+            if moved and theirs:
+                return Conflict("name", tuple(sorted(moved)), tuple(sorted(theirs)))
+    return None
+
+
 def with_name(claim: str, conflict: Conflict) -> str | None:
     """The claim with the evidence's name in place of its own, for a name conflict of one word
     each (``conflicts``); None otherwise.
