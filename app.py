@@ -15,6 +15,7 @@ import logging
 from pathlib import Path
 
 import chainlit as cl
+from pydantic import ValidationError
 from chainlit.input_widget import Select, Slider, Switch, TextInput
 
 from rag import Answer, AnswerStream, Assistant, RagError, Settings
@@ -69,7 +70,11 @@ async def starters() -> list[cl.Starter]:
 @cl.on_chat_start
 async def start() -> None:
     cl.user_session.set("history", [])
-    settings = engines().settings
+    try:
+        settings = engines().settings
+    except ValidationError as exc:  # a RAG_* setting that cannot be read: say which, in one line
+        await cl.Message(content=error_message(exc), author="system").send()
+        return
     backends = list(dict.fromkeys([settings.llm_backend, "local", "openai"]))
     await cl.ChatSettings(
         [
@@ -125,7 +130,11 @@ async def _stream_into(message: cl.Message, stream: AnswerStream) -> Answer:
 async def on_message(message: cl.Message) -> None:
     chosen = cl.user_session.get("chat_settings") or {}
     history: list[tuple[str, str]] = cl.user_session.get("history") or []
-    index_dir = engines().settings.index_dir
+    try:
+        index_dir = engines().settings.index_dir
+    except ValidationError as exc:
+        await cl.Message(content=error_message(exc), author="system").send()
+        return
     reply = cl.Message(content="")
     if engines().loading():
         await cl.Message(content=LOADING, author="system").send()

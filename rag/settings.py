@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -106,3 +106,20 @@ class Settings(BaseSettings):
     check_supported_at: float = Field(0.7, ge=0.0, le=1.0, description="`rag check` calls a claim supported when the judge's P(true), of its three answers true/false/unknown, reaches this for a sentence with every number and name of the claim; calibrated on evals/claims.jsonl as the lowest threshold with no more false 'supported' than a stricter one, with the roles-exchanged check on (see evals/README.md).")
     check_contradicted_at: float = Field(0.4, ge=0.0, le=1.0, description="`rag check` calls a claim contradicted when the judge's P(false) reaches this and is above its other two answers (and no date shows the sentence is about another occasion).")
     check_same_rest: float = Field(0.6, ge=0.0, le=1.0, description="`rag check` calls a claim contradicted when a candidate sentence gives one of its values (year, date, number, name, negation) differently and has at least this share of the claim's other content words; calibrated on evals/claims.jsonl (see evals/README.md).")
+
+
+def setting_problem(exc: ValidationError) -> str:
+    """One line for the first setting ``Settings`` could not read: its variable, the value, why.
+
+    >>> import os
+    >>> os.environ["RAG_TOP_K"] = "many"
+    >>> try:
+    ...     Settings()
+    ... except ValidationError as exc:
+    ...     print(setting_problem(exc))
+    setting RAG_TOP_K='many': Input should be a valid integer, unable to parse string as an integer
+    >>> del os.environ["RAG_TOP_K"]
+    """
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in first["loc"])
+    return f"setting RAG_{field.upper()}={first.get('input')!r}: {first['msg']}"

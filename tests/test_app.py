@@ -379,3 +379,16 @@ def test_missing_index_at_chat_start(chat, monkeypatch, tmp_path):
     asyncio.run(run(app.start))
     (final,) = [s for s in rec.steps.values() if "No index yet" in (s.get("output") or "")]
     assert "rag ingest" in final["output"]
+
+
+def test_a_setting_that_cannot_be_read_is_one_line_in_the_chat(chat, monkeypatch):
+    import chainlit as cl
+
+    # Run with `chainlit run app.py`, the settings are read at the first chat: a bad RAG_* value
+    # is named in one line, at chat start and for a message, instead of a failed handler.
+    app, rec, _, run, _ = chat
+    monkeypatch.setenv("RAG_TOP_K", "many")
+    monkeypatch.setattr(app, "engines", lambda: Engines(Settings()))
+    asyncio.run(run(app.start, lambda: app.on_message(cl.Message(content="What was China-Russia trade in 2024?"))))
+    said = [s["output"] for s in rec.steps.values() if "RAG\\_TOP\\_K='many'" in (s.get("output") or "")]  # as Markdown
+    assert len(said) == 2 and all(m.startswith("⚠ The server's setting") and "valid integer" in m and "\n" not in m for m in said)

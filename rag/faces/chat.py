@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import re
 
+from pydantic import ValidationError
+
 from ..errors import IndexMismatchError, IndexNotFoundError, LLMError, LLMTimeoutError, QuestionError, RagError
+from ..settings import setting_problem
 from ..text.dates import date_label
 from ..text.words import strip_markers
 from ..types import Answer, Citation, ClaimCheck, Hit, IngestReport
@@ -266,4 +269,6 @@ def error_message(exc: Exception, index_dir: object = "index") -> str:
             return f"⚠ The language model backend is unavailable: {escape_markdown(detail)}. Pick another LLM backend in the chat settings."
         case RagError():
             return f"⚠ {escape_markdown(detail)}"
+        case ValidationError():  # a RAG_* environment variable or .env line the settings cannot read
+            return f"⚠ The server's {escape_markdown(setting_problem(exc))}. Fix it and restart the chat."
     return f"⚠ Something went wrong ({type(exc).__name__}); the details are in the server log."

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from pydantic import ValidationError
 
 from ..errors import RagError
-from ..settings import Settings
+from ..settings import Settings, setting_problem
 from ..text.dates import date_label
 from ..types import Answer, ClaimCheck
 
@@ -352,13 +352,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="only the first N cases")
     p.add_argument("--originals", help="golden file of the questions a paraphrase file rewords: they are asked too, and the report gives how often all wordings agree")
     return parser
-
-
-def setting_problem(exc: ValidationError) -> str:
-    """One line for the first setting ``Settings`` could not read: its variable, the value, why."""
-    first = exc.errors()[0]
-    field = ".".join(str(part) for part in first["loc"])
-    return f"setting RAG_{field.upper()}={first.get('input')!r}: {first['msg']}"
 
 
 def main(argv: list[str] | None = None) -> int:
