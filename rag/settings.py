@@ -95,6 +95,7 @@ class Settings(BaseSettings):
     support_overlap: float = Field(0.5, ge=0.0, le=1.0, description="Share of a sentence's content words that the cited passage must contain.")
     support_similarity: float = Field(0.62, ge=0.0, le=1.0, description="Embedding similarity that also counts as support when the overlap is lower.")
     retry_similarity: float = Field(0.45, ge=0.0, le=1.0, description="When the model refuses although the best passage is at least this similar, ask once more for the best sentence verbatim (still verified).")
+    stop_at_drift: bool = Field(True, description="End the answer, and stop the model, at the draft's first sentence after the first that shares no word, number or name with the question (a small model copying on through its passage after answering).")
     max_question_chars: int = Field(1000, ge=10, description="Longest question accepted.")
 
     # Semantic support check (rag/answer/judge.py): the model is asked yes/no per claim and evidence

@@ -440,3 +440,20 @@ def test_an_answer_to_one_part_of_a_two_part_question_speaks_to_it():
     assert not speaks_to(said, "Where did Ana Brisk go in May and Tomas Vell sign a pact in August?", docs)
     # Neither part answered: still held back.
     assert not speaks_to(said, "Where did Ana Brisk go in May, and where did Ivo Lund sign a pact in June?", docs)
+
+
+def test_the_answer_ends_where_the_draft_leaves_the_question(make_assistant):
+    # Having answered, a small model copies on through its passage; the answer ends at the first
+    # sentence that shares nothing with the question, and the model is stopped there.
+    answer_sentence = "China and Russia traded 244.8 billion dollars in 2024 [1]."
+    reply = f"{answer_sentence} The leaders also met reporters afterwards [1]. China and Russia traded more [1]."
+    assistant, llm = make_assistant([reply])
+    stream = assistant.stream("What was China-Russia trade in 2024?")
+    tokens = iter(stream)
+    shown = list(tokens)
+    answer = stream.answer
+    assert not answer.refused and [s.text for s in answer.sentences] == [answer_sentence.replace(" [1]", "")]
+    assert "reporters" not in "".join(shown) and "more" not in answer.answer
+    # with the setting off, the whole draft is checked (the sentence about reporters is not supported)
+    assistant, _ = make_assistant([reply], stop_at_drift=False)
+    assert len(assistant.ask("What was China-Russia trade in 2024?").sentences) == 3

@@ -41,7 +41,7 @@ from .check import ClaimChecker
 from .constraints import combine, constraint_boost
 from .judge import Scorer, SupportJudge
 from .pick import pick
-from .relevance import speaks_to
+from .relevance import drift, speaks_to
 from .verify import JUDGE_LATER, VerifiedAnswer, Verifier, render_sentence
 
 History = Sequence[tuple[str, str]]
@@ -239,16 +239,26 @@ class Assistant:
         out = _Shown(ready=lambda v, final: speaks_to(v, query, self.documents, answers=asks if final else None))
         pieces: list[str] = []
         checked_upto = 0
-        for token in self.generate(self.build_messages(query, shown.prompt)):
-            if not pieces:
-                timings["first_token_s"] = time.perf_counter() - began
-            pieces.append(token)
-            cut = complete_prefix("".join(pieces))
-            if cut > checked_upto:
-                # The model is busy writing: copies of their quotes are shown now, a sentence
-                # that needs the judge (and every one after it) once the draft is finished.
-                checked_upto = cut
-                yield from out.more(check("".join(pieces)[:cut], later=True), timings, began, final=False)
+        tokens = self.generate(self.build_messages(query, shown.prompt))
+        try:
+            for token in tokens:
+                if not pieces:
+                    timings["first_token_s"] = time.perf_counter() - began
+                pieces.append(token)
+                draft = "".join(pieces)
+                cut = complete_prefix(draft)
+                if cut > checked_upto:
+                    if self.settings.stop_at_drift and (turn := drift(query, draft[:cut])) is not None:
+                        pieces = [draft[:turn]]  # the answer ends where the draft leaves the question
+                        break
+                    # The model is busy writing: copies of their quotes are shown now, a sentence
+                    # that needs the judge (and every one after it) once the draft is finished.
+                    checked_upto = cut
+                    yield from out.more(check(draft[:cut], later=True), timings, began, final=False)
+        finally:
+            close = getattr(tokens, "close", None)
+            if close is not None:  # stops the model's work on a draft left early
+                close()
         timings["generate_s"] = time.perf_counter() - t
         t = time.perf_counter()
         checked = check("".join(pieces))

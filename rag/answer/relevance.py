@@ -17,7 +17,7 @@ import re
 from typing import Callable, Sequence
 
 from ..text.sentences import split_sentences
-from ..text.words import YES_NO, content_words, initialisms, names, norm_word, number_words, numbers, speakers, spelled_out, stem, word_forms
+from ..text.words import YES_NO, content_words, initialisms, names, norm_word, number_words, numbers, speakers, spelled_out, stem, strip_markers, unmatched_names, word_forms
 from ..types import Citation
 from .verify import Focus, VerifiedAnswer
 
@@ -65,6 +65,44 @@ def speaks_to(verified: VerifiedAnswer, question: str, documents: dict[str, str]
         return True
     quotes = " ".join(c.quote for c in verified.citations)
     return answers is not None and bool(quotes) and answers(quotes)
+
+
+def touches(question: str, sentence: str) -> bool:
+    """Whether ``sentence`` shares anything with the question: a content word, a number, or a
+    name in any form ("Russian" for "Russia").
+
+    >>> touches("When was Burrowlark 3.0 released?", "Upgrading from 2.x requires a one-time data migration.")
+    False
+    >>> touches("When was Burrowlark 3.0 released?", "The manager said 3.0 was the biggest release.")
+    True
+    """
+    if (content_words(question) | numbers(question)) & (content_words(sentence) | numbers(sentence)):
+        return True
+    return bool(names(question) - unmatched_names(question, sentence))
+
+
+_LEAD_MARKERS = re.compile(r"(?:\s*\[[^\]]*\]\s*)+")
+
+
+def drift(question: str, draft: str) -> int | None:
+    """Where a draft turns away from the question: the start of its first sentence after the
+    first that shares nothing with the question (``touches``), or None. A small model that has
+    answered goes on copying the passage ("Its main new feature is …", "Upgrading from 2.x
+    requires …" after the release date asked for); the answer ends where it drifts, and the
+    reader gets the answer, not the passage. The sentence that drifts is judged by itself, so
+    nothing shown before it changes.
+
+    >>> drift("When was Burrowlark 3.0 released?", "It shipped 3.0 on May 2 [1]. Its main feature is speed [1]. More")
+    29
+    """
+    spans = split_sentences(draft)
+    for start, end in spans[1:]:
+        lead = _LEAD_MARKERS.match(draft, start)  # markers opening a span belong to the sentence before
+        start = lead.end() if lead else start
+        text = strip_markers(draft[start:end])
+        if text and not touches(question, text):
+            return start
+    return None
 
 
 _SECOND_QUESTION = re.compile(r",?\s+and\s+(?=(?:where|who|whom|what|when|which|why|how)\b)", re.IGNORECASE)
