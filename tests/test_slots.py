@@ -12,6 +12,8 @@ EVIDENCE = "The Riverside Marathon drew 12,400 runners to Lisbon on Sunday, Apri
 @pytest.mark.parametrize(("claim", "kind"), [
     ("The Riverside Marathon drew 12,400 runners to Lisbon on Sunday, April 6, 2024.", "year"),
     ("The Riverside Marathon drew 12,400 runners to Lisbon on Sunday, May 6, 2025.", "month"),
+    ("The Riverside Marathon drew 12,400 runners to Lisbon on Sunday, April 7, 2025.", "day"),  # a day, not a count
+    ("The Riverside Marathon drew 12,400 runners to Lisbon on Sunday, May 9, 2025.", "month"),  # one date changed
     ("The Riverside Marathon drew 12,400 runners to Lisbon on Saturday, April 6, 2025.", "weekday"),
     ("The Riverside Marathon drew 9,800 runners to Lisbon on Sunday, April 6, 2025.", "number"),
     ("The Riverside Marathon drew 12,400 runners to Porto on Sunday, April 6, 2025.", "name"),
@@ -52,6 +54,17 @@ def test_check_calls_one_changed_year_contradicted_with_the_quote(make_assistant
     result = assistant.check("Trade between China and Russia reached 244.8 billion U.S. dollars in 2023.")
     assert result.verdict == "contradicted", result.explanation
     assert "2024" in result.evidence[0].quote and "2024" in result.explanation
+
+
+@pytest.mark.parametrize("claim", [
+    "Chinese President Xi Jinping opened the SCO summit in Tianjin, China, on Sept. 4.",  # the day
+    "Chinese President Xi Jinping opened the SCO summit in Tianjin, China, on Oct. 21.",  # the whole date
+])
+def test_check_calls_a_changed_date_contradicted(make_assistant, claim):
+    assistant, _ = make_assistant()
+    result = assistant.check(claim)
+    assert result.verdict == "contradicted", result.explanation
+    assert "Sept. 1" in result.evidence[0].quote
 
 
 def test_check_does_not_call_another_years_figure_a_contradiction(make_assistant):

@@ -77,7 +77,7 @@ def lexical_veto(claim: str, evidence: str, title: str = "") -> str | None:
     return None
 
 
-DATE_KINDS = {"year", "month", "weekday"}
+DATE_KINDS = {"year", "month", "day", "weekday"}
 
 
 def another_occasion(found: list[Conflict]) -> bool:

@@ -1,4 +1,4 @@
-"""The values a factual sentence pins down (year, month, weekday, number, name, negation), and
+"""The values a factual sentence pins down (year, month, day, weekday, number, name, negation), and
 where a claim and a piece of evidence give different values of the same kind.
 
 "Trade reached $244.8 billion in 2023" against "… reached 244.8 billion U.S. dollars in 2024":
@@ -26,7 +26,10 @@ from .words import MONTHS, STOP, WEEKDAYS, content_words, names, norm_word, numb
 YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 NEGATION = re.compile(r"\b(?:not|no|never|none|neither|nor|without|denied|denies|deny|refused|refuses|refuse|"
                       r"refrained|refrains|refrain|avoided|avoids|declined|declines|failed|fails)\b|n[’']t\b", re.IGNORECASE)
-KINDS = ("year", "month", "weekday", "number", "name")
+KINDS = ("year", "month", "day", "weekday", "number", "name")
+_MONTH = "|".join(sorted((m.capitalize() for m in MONTHS), key=len, reverse=True))
+# The day of a date written with its month ("Aug. 15", "15 August"): part of the date, not a count.
+_DAY = re.compile(rf"\b(?:{_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b|\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTH})\b")
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,13 @@ def values(text: str, published: str | None = None) -> dict[str, set[str]]:
     years = set(YEAR.findall(text))
     if not years and (months or weekdays) and published and YEAR.match(published[:4]):
         years = {published[:4]}
+    days = {a or b for a, b in _DAY.findall(text)}
     return {
         "year": years,
         "month": {str(MONTHS[m]) for m in months},
+        "day": days,
         "weekday": weekdays,
-        "number": numbers(text) - set(YEAR.findall(text)),
+        "number": numbers(text) - set(YEAR.findall(text)) - days,
         "name": names(text) - set(MONTHS) - set(WEEKDAYS),
     }
 
@@ -74,6 +79,8 @@ def conflicts(claim: str, evidence: str, published: str | None = None) -> list[C
             other = given[kind] - said[kind]
         if lacking and other:
             out.append(Conflict(kind, tuple(sorted(lacking)), tuple(sorted(other))))
+    if {"month", "day"} <= {c.kind for c in out}:  # "Aug. 15" for "Sept. 1": one date, changed
+        out = [c for c in out if c.kind != "day"]
     if bool(NEGATION.search(claim)) != bool(NEGATION.search(evidence)):
         out.append(Conflict("negation", (), ("negated",) if NEGATION.search(evidence) else ()))
     return out
