@@ -89,6 +89,16 @@ def test_the_articles_title_says_who_the_leaders_of_a_sentence_are(checking):
     assert "The two leaders signed" in result.evidence[0].quote
 
 
+def test_the_articles_lead_sentence_says_where_the_leaders_met(checking):
+    # "Both leaders emphasized the need for a multipolar world" (article 002) names no place; the
+    # article's first sentence puts the meeting in Moscow. A place the article never gives stays vetoed.
+    judged = checking("multipolar world", (0.9, 0.05, 0.05))
+    result = judged.check("In Moscow, Putin and Xi emphasized the need for a multipolar world.")
+    assert result.verdict == "supported", result.explanation
+    assert "multipolar world" in result.evidence[0].quote
+    assert judged.check("In Helsinki, Putin and Xi emphasized the need for a multipolar world.").verdict != "supported"
+
+
 def test_a_title_lends_names_but_never_numbers():
     from rag.answer.check import lexical_veto
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..index.embed import Embedder
 from ..index.retrieve import Retriever
+from ..text.sentences import split_sentences
 from ..text.slots import Conflict, conflicts, misattributed, other_readings, shared_share, with_name
 from ..text.words import counts, number_words, numbers, speakers, unmatched_names
 from ..types import Chunk, Citation, ClaimCheck
@@ -44,6 +45,15 @@ class Candidate:
     def evidence(self, documents: dict[str, str]) -> str:
         return f"{sentence_before(self.chunk, self.index, documents)} {self.text}".strip()
 
+    def heading(self, documents: dict[str, str]) -> str:
+        """The article's title and its first two sentences, its lead: in news they say who and
+        where the report is about ("In a high-profile meeting in Moscow, …"), which later
+        sentences leave out ("The two leaders convened on Thursday …")."""
+        start = " ".join(documents.get(self.chunk.source, "")[:800].split())
+        spans = split_sentences(start)[:2]
+        lead = start[spans[0][0] : spans[-1][1]] if spans else ""
+        return ". ".join(t for t in ((self.chunk.title or "").rstrip("…").strip(), lead) if t)
+
     def citation(self, n: int, documents: dict[str, str]) -> Citation:
         s = self.chunk.sentences[self.index]
         c = self.chunk
@@ -62,8 +72,9 @@ def count_conflict(claim: str, evidence: str) -> str | None:
 
 def lexical_veto(claim: str, evidence: str, title: str = "") -> str | None:
     """Why ``evidence`` cannot state ``claim`` (a number or name it lacks, or another speaker), or
-    None. Names may also come from the article's ``title``: it says who "the two leaders" of a
-    sentence are. Numbers must be in the evidence itself."""
+    None. Names may also come from the article's ``title`` (its heading: the title and the lead
+    sentence): it says who "the two leaders" of a sentence are, and where they met. Numbers
+    must be in the evidence itself."""
     given = numbers(evidence) | number_words(evidence)
     missing_numbers = (numbers(claim) | number_words(claim)) - given  # "ten years" against "15 years"
     if missing_numbers:
@@ -163,7 +174,7 @@ class ClaimChecker:
         ``contradicted_at`` and above its other two answers, unless that sentence is about
         another occasion (a date and another value differ): contradicted; else not found."""
         evidence = [c.evidence(self.documents) for c in candidates]
-        allowed = [lexical_veto(claim, e, c.chunk.title or "") is None for c, e in zip(candidates, evidence)]
+        allowed = [lexical_veto(claim, e, c.heading(self.documents)) is None for c, e in zip(candidates, evidence)]
         best = max(range(len(candidates)), key=lambda i: (allowed[i], verdicts[i].true))
         if allowed[best] and (turned := self.other_way_round(claim, evidence[best], verdicts[best])):
             cite = candidates[best].citation(1, self.documents)
