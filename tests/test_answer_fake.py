@@ -173,6 +173,8 @@ def test_only_passage_numbers_alone_count_as_a_pick():
     assert [chosen_passages(r, 3) for r in ("[1]", " [2] ", "3", "[3].", "Passage [2]")] == [[1], [2], [3], [3], [2]]
     assert [chosen_passages(r, 3) for r in ("[1][2]", "[2] [2]", "[1], [3]", "Passages [1] and [2].")] == [[1, 2], [2], [1, 3], [1, 2]]
     assert [chosen_passages(r, 3) for r in ("[4]", "[0]", "[1] [4]", "Xi said so [1].", "", "In 2024 [1]")] == [[]] * 6
+    # one passage shown (its header listing a story's two dates): any passage number points at it
+    assert [chosen_passages(r, 1) for r in ("[2]", "[1] [2]", "In 2024 [1]")] == [[1], [1], []]
 
 
 def test_a_pick_among_several_passages_copies_the_sentence_the_ranker_rates_best(make_assistant, embedder):

@@ -38,10 +38,18 @@ class Picked:
 
 def chosen_passages(reply: str, passages: int) -> list[int]:
     """``"[2]"`` -> [2], ``"[1] [2]"`` -> [1, 2]: the passage numbers of a reply made of nothing
-    else, each within 1..passages and once; [] for any other reply."""
+    else, each within 1..passages and once; [] for any other reply. With one passage shown, a
+    reply of passage numbers points at it whatever the number: the model saw one passage (whose
+    header may list two dates, a story and its reprint) and answered "[2]".
+
+    >>> chosen_passages("[2]", 3), chosen_passages("[2]", 1), chosen_passages("[4]", 3), chosen_passages("It was 2024 [1].", 1)
+    ([2], [1], [], [])
+    """
     if not MARKERS_ONLY.match(reply):
         return []
     numbers = list(dict.fromkeys(int(n) for n in re.findall(r"\d+", reply)))
+    if numbers and passages == 1:
+        return [1]
     return numbers if numbers and all(1 <= n <= passages for n in numbers) else []
 
 
