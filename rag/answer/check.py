@@ -52,19 +52,7 @@ class Candidate:
         start = " ".join(documents.get(self.chunk.source, "")[:800].split())
         spans = split_sentences(start)[:2]
         lead = start[spans[0][0] : spans[-1][1]] if spans else ""
-        title = (self.chunk.title or "").rstrip("…").strip()
-        return ". ".join(t for t in (title if title not in lead else "", lead) if t)
-
-    def judged(self, claim: str, documents: dict[str, str]) -> str:
-        """The evidence as the judge reads it: under the article's heading when that gives a
-        name of the claim's that the sentences lack ("Xi and Putin …" over "The two leaders
-        signed …"), as the name veto lets the heading give it; else the evidence alone."""
-        evidence = self.evidence(documents)
-        lacking = unmatched_names(claim, evidence)
-        if not lacking:
-            return evidence
-        heading = self.heading(documents)
-        return f"{heading} …\n{evidence}" if lacking - unmatched_names(claim, heading) else evidence
+        return ". ".join(t for t in ((self.chunk.title or "").rstrip("…").strip(), lead) if t)
 
     def citation(self, n: int, documents: dict[str, str]) -> Citation:
         s = self.chunk.sentences[self.index]
@@ -148,8 +136,8 @@ class ClaimChecker:
         candidates = self.candidates_for(claim)
         if not candidates:
             return ClaimCheck(claim, "not_found", (), "No article in the index bears on this claim.")
-        judged = [c.judged(claim, self.documents) for c in candidates]
-        return self.decide(claim, candidates, self.judge.verdicts([claim] * len(candidates), judged))
+        evidence = [c.evidence(self.documents) for c in candidates]
+        return self.decide(claim, candidates, self.judge.verdicts([claim] * len(candidates), evidence))
 
     def other_way_round(self, claim: str, evidence: str, verdict: JudgeVerdict) -> JudgeVerdict | None:
         """The judge's verdict on the claim with two names in different roles exchanged or its
@@ -186,10 +174,9 @@ class ClaimChecker:
         ``contradicted_at`` and above its other two answers, unless that sentence is about
         another occasion (a date and another value differ): contradicted; else not found."""
         evidence = [c.evidence(self.documents) for c in candidates]
-        judged = [c.judged(claim, self.documents) for c in candidates]  # what the judge read (``verdicts``)
         allowed = [lexical_veto(claim, e, c.heading(self.documents)) is None for c, e in zip(candidates, evidence)]
         best = max(range(len(candidates)), key=lambda i: (allowed[i], verdicts[i].true))
-        if allowed[best] and (turned := self.other_way_round(claim, judged[best], verdicts[best])):
+        if allowed[best] and (turned := self.other_way_round(claim, evidence[best], verdicts[best])):
             cite = candidates[best].citation(1, self.documents)
             return ClaimCheck(claim, "contradicted", (cite,), f"The articles have it the other way round: “{cite.quote}” [1]", turned.true)
         for c in candidates:
@@ -203,7 +190,7 @@ class ClaimChecker:
             # A name the sentence gives otherwise may have passed through the article's title;
             # the judge reading the sentence's own name better marks it as changed.
             changed = conflicts(claim, candidates[best].text, candidates[best].chunk.published)
-            if len(changed) == 1 and self.prefers_given_name(claim, changed[0], judged[best], verdicts[best]):
+            if len(changed) == 1 and self.prefers_given_name(claim, changed[0], evidence[best], verdicts[best]):
                 return ClaimCheck(claim, "contradicted", (cite,), f"The articles say otherwise ({changed[0].describe()}): “{cite.quote}” [1]", 1.0)
             return ClaimCheck(claim, "supported", (cite,), f"The articles state it: “{cite.quote}” [1]", verdicts[best].true)
         differing = [conflicts(claim, e, c.chunk.published) for c, e in zip(candidates, evidence)]
@@ -228,7 +215,7 @@ class ClaimChecker:
             # the name is a substitution ("Putin was set to take part in the parade" of Xi), not
             # another way of naming.
             renamed = (found and found[0].kind == "name" and verdicts[i].true > 0.5  # more likely than not
-                       and not self.prefers_given_name(claim, found[0], judged[i], verdicts[i]))
+                       and not self.prefers_given_name(claim, found[0], evidence[i], verdicts[i]))
             # A bare number that differs may count something else ("31 rounds", "15 years"):
             # numbers contradict through ``count_conflict``, which compares what they count.
             if len(found) == 1 and found[0].kind != "number" and not renamed and shared_share(claim, c.text) >= self.same_rest:
