@@ -459,3 +459,14 @@ def test_the_answer_ends_where_the_draft_leaves_the_question(make_assistant):
     # with the setting off, the whole draft is checked (the sentence about reporters is not supported)
     assistant, _ = make_assistant([reply], stop_at_drift=False)
     assert len(assistant.ask("What was China-Russia trade in 2024?").sentences) == 3
+
+
+def test_where_a_draft_drifts_from_the_question():
+    from rag.answer.relevance import drift
+
+    draft = "Version 3.0 shipped on September 15 [1]. Its main new feature is distributed queries [1]. Upgrading"
+    turn = drift("When was Burrowlark 3.0 released?", draft)
+    assert draft[:turn].rstrip() == "Version 3.0 shipped on September 15 [1]."  # the marker stays with its sentence
+    assert drift("When was Burrowlark 3.0 released?", "Version 3.0 shipped on September 15 [1]. The 3.0 release was late [1].") is None
+    # a reason may come in a sentence of its own that repeats no word of the question
+    assert drift("Why did Trump impose tariffs on India?", "Trump imposed the tariffs [1]. This was over its purchases of oil [1].") is None

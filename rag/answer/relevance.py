@@ -81,6 +81,7 @@ def touches(question: str, sentence: str) -> bool:
     return bool(names(question) - unmatched_names(question, sentence))
 
 
+_WHY = re.compile(r"\b(?:why|reasons?|how come|what caused|what led)\b", re.IGNORECASE)
 _LEAD_MARKERS = re.compile(r"(?:\s*\[[^\]]*\]\s*)+")
 
 
@@ -92,9 +93,16 @@ def drift(question: str, draft: str) -> int | None:
     reader gets the answer, not the passage. The sentence that drifts is judged by itself, so
     nothing shown before it changes.
 
+    A question asking why is left alone: its reason may come in a sentence of its own that
+    repeats none of its words ("… imposed the tariffs [1]. This was over its purchases of …").
+
     >>> drift("When was Burrowlark 3.0 released?", "It shipped 3.0 on May 2 [1]. Its main feature is speed [1]. More")
     29
+    >>> drift("Why was Burrowlark 3.0 released late?", "It shipped 3.0 on May 2 [1]. Its main feature is speed [1]. More") is None
+    True
     """
+    if _WHY.search(question):
+        return None
     spans = split_sentences(draft)
     for start, end in spans[1:]:
         lead = _LEAD_MARKERS.match(draft, start)  # markers opening a span belong to the sentence before
