@@ -15,8 +15,8 @@ import logging
 from pathlib import Path
 
 import chainlit as cl
-from pydantic import ValidationError
 from chainlit.input_widget import Select, Slider, Switch, TextInput
+from pydantic import ValidationError
 
 from rag import Answer, AnswerStream, Assistant, RagError, Settings
 from rag.faces.chat import (

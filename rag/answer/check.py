@@ -72,9 +72,9 @@ def count_conflict(claim: str, evidence: str) -> str | None:
 
 def lexical_veto(claim: str, evidence: str, title: str = "") -> str | None:
     """Why ``evidence`` cannot state ``claim`` (a number or name it lacks, or another speaker), or
-    None. Names may also come from the article's ``title`` (its heading: the title and the lead
-    sentence): it says who "the two leaders" of a sentence are, and where they met. Numbers
-    must be in the evidence itself."""
+    None. Names may also come from ``title``, the article's heading (``Candidate.heading``: its
+    title and lead): it says who "the two leaders" of a sentence are, and where they met.
+    Numbers must be in the evidence itself."""
     given = numbers(evidence) | number_words(evidence)
     missing_numbers = (numbers(claim) | number_words(claim)) - given  # "ten years" against "15 years"
     if missing_numbers:
@@ -166,8 +166,9 @@ class ClaimChecker:
         """The verdict from the judge's three-way answers and the lexical checks, in order:
         the best sentence read better with two roles exchanged (``other_way_round``):
         contradicted; a sentence that describes someone of the claim otherwise and gives the
-        claim's describing word to another (``slots.misattributed``): contradicted; stated by a sentence (the judge's "true" at ``supported_at``, no missing number or name,
-        and no one changed name that the judge reads better put back: ``prefers_given_name``);
+        claim's describing word to another (``slots.misattributed``): contradicted; stated by a
+        sentence (the judge's "true" at ``supported_at``, no missing number or name, and no one
+        changed name that the judge reads better put back: ``prefers_given_name``);
         another count, another speaker or one changed value (a year, date, name or a negation),
         the rest of the claim the same in that sentence (a name only when the judge does not
         read the sentence as stating the claim): contradicted; the judge's "false" at
