@@ -31,7 +31,7 @@ from ..llm.factory import make_llm
 from ..settings import Settings
 from ..text.dates import TimeQuery, date_label, event_phrase, parse_time_query
 from ..text.sentences import split_sentences
-from ..text.words import strip_markers
+from ..text.words import LEAD_MARKERS, strip_markers
 from ..types import Answer, ClaimCheck, Hit
 from . import articles, news
 from .compact import Compacted, ContextBudget, compact
@@ -398,9 +398,6 @@ def _silently(run: Run) -> Run:
         except StopIteration as stop:
             return stop.value
     yield ""  # pragma: no cover - makes this a generator, so ``yield from`` returns its value
-
-
-LEAD_MARKERS = re.compile(r"(?:\s*\[[^\]]*\]\s*)+")
 
 
 def complete_prefix(draft: str) -> int:

@@ -17,7 +17,7 @@ import re
 from typing import Callable, Sequence
 
 from ..text.sentences import split_sentences
-from ..text.words import YES_NO, content_words, initialisms, names, norm_word, number_words, numbers, speakers, spelled_out, stem, strip_markers, unmatched_names, word_forms
+from ..text.words import LEAD_MARKERS, YES_NO, content_words, initialisms, names, norm_word, number_words, numbers, speakers, spelled_out, stem, strip_markers, unmatched_names, word_forms
 from ..types import Citation
 from .verify import Focus, VerifiedAnswer
 
@@ -82,7 +82,6 @@ def touches(question: str, sentence: str) -> bool:
 
 
 _WHY = re.compile(r"\b(?:why|reasons?|how come|what caused|what led)\b", re.IGNORECASE)
-_LEAD_MARKERS = re.compile(r"(?:\s*\[[^\]]*\]\s*)+")
 
 
 def drift(question: str, draft: str) -> int | None:
@@ -105,7 +104,7 @@ def drift(question: str, draft: str) -> int | None:
         return None
     spans = split_sentences(draft)
     for start, end in spans[1:]:
-        lead = _LEAD_MARKERS.match(draft, start)  # markers opening a span belong to the sentence before
+        lead = LEAD_MARKERS.match(draft, start)  # markers opening a span belong to the sentence before
         start = lead.end() if lead else start
         text = strip_markers(draft[start:end])
         if text and not touches(question, text):

@@ -23,7 +23,7 @@ import numpy as np
 from ..index.embed import Embedder
 from ..text.sentences import split_sentences
 from ..text.slots import YEAR, misattributed, other_readings
-from ..text.words import MONTHS, NUMBER_WORDS, WORDS, content_words, counted, names, number_words, numbers, speakers, stem, word_forms
+from ..text.words import LEAD_MARKERS, MONTHS, NUMBER_WORDS, WORDS, content_words, counted, names, number_words, numbers, speakers, stem, word_forms
 from ..types import AnswerSentence, Chunk, Citation
 from .constraints import date_numbers
 from .judge import SupportJudge
@@ -166,7 +166,7 @@ def parse_answer(text: str) -> list[Claim]:
     pieces = [text[s:e] for s, e in split_sentences(text)]
     claims: list[tuple[str, list[int]]] = []
     for piece in pieces:
-        lead = re.match(r"^(\s*\[[^\]]*\]\s*)+", piece)
+        lead = LEAD_MARKERS.match(piece)
         if lead and claims:
             claims[-1][1].extend(_numbers_in(lead.group(0)))
             piece = piece[lead.end():]

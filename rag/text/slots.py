@@ -97,7 +97,8 @@ def shared_share(claim: str, evidence: str) -> float:
     return len(rest & content_words(evidence)) / len(rest)
 
 
-_NAME_PHRASE = re.compile(r"[A-Z][\w’'\-.]*(?:\s+(?:&\s+)?[A-Z][\w’'\-.]*)*")
+_WORD = r"[A-Z][\w’'\-.]*"  # a capitalised word
+_NAME_PHRASE = re.compile(rf"{_WORD}(?:\s+(?:&\s+)?{_WORD})*")
 # Between two names of one thing ("Helga Tamsin of the Civic Harbour Party"): one phrase.
 _OF = re.compile(r"^\s*(?:of|of\s+the|’s|'s)\s*$")
 # Between two names of one role ("Xi and Putin", "Xi, Putin"): exchanging them changes no role.
@@ -185,7 +186,8 @@ def other_readings(claim: str) -> list[str]:
 # Where one mention of a person or thing in a list ends and the next begins: "A, B and C",
 # "including A", "such as B".
 _MENTION_BREAK = re.compile(r"[,;:()]|\band\b|\bor\b|\bincluding\b|\bsuch as\b|\bamong them\b|\balongside\b|\bwith\b")
-_CAPITALISED = re.compile(r"[A-Z][\w’'\-.]*")
+_CAPITALISED = re.compile(_WORD)
+_RUN = re.compile(rf"{_WORD}(?:\s+{_WORD})*")  # capitalised words with only spaces between them
 
 
 def _mentions(text: str) -> list[tuple[str, tuple[str, ...]]]:
@@ -195,18 +197,11 @@ def _mentions(text: str) -> list[tuple[str, tuple[str, ...]]]:
     "including" and the like, so each person of "A, B and C" has his own words."""
     out = []
     for part in _MENTION_BREAK.split(text):
-        run: list[str] = []
-        end = 0
-        for m in _CAPITALISED.finditer(part):
-            if run and part[end : m.start()].strip():
-                run = []
-            run.append(norm_word(m.group(0).rstrip(".")))
-            end = m.end()
-            following = _CAPITALISED.match(part, end + len(part[end:]) - len(part[end:].lstrip()))
-            if following is None or part[end : following.start()].strip():
-                before = tuple(w for w in run[:-1] if w and w not in STOP)
-                if run[-1] and run[-1] not in STOP and before:
-                    out.append((run[-1], before))
+        for m in _RUN.finditer(part):
+            *run, head = (norm_word(w.rstrip(".")) for w in m.group(0).split())
+            before = tuple(w for w in run if w and w not in STOP)
+            if head and head not in STOP and before:
+                out.append((head, before))
     return out
 
 

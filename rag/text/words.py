@@ -43,6 +43,8 @@ NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 CAPITALISED = re.compile(r"\b[A-Z][A-Za-z’'\-]*")
 WORDS = re.compile(r"[a-z0-9]+")
 MARKER = re.compile(r"\s*\[\d+\]")
+# Markers that open a piece of a draft ("[1] Its main …"): they belong to the sentence before.
+LEAD_MARKERS = re.compile(r"(?:\s*\[[^\]]*\]\s*)+")
 QUARTER = re.compile(r"\bQ(?P<q>[1-4])\b|\b(?P<nth>first|second|third|fourth|1st|2nd|3rd|4th)[\s-]+quarter\b", re.IGNORECASE)
 QUARTER_NUMBERS = {"1": 1, "2": 2, "3": 3, "4": 4, "first": 1, "second": 2, "third": 3, "fourth": 4, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4}
 
