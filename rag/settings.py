@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     context_decisive_keep: int = Field(2, ge=1, description="Passages shown when the top one is decisive.")
     context_fill: bool = Field(True, description="Spend the budget the score cut leaves unused on the kept passages' other sentences (best passage first): an answer sentence often shares few words with the question.")
     context_lexical_weight: float = Field(0.5, ge=0.0, description="Weight of the share of the question's content words, numbers and names in a sentence's score.")
+    context_kind_weight: float = Field(0.5, ge=0.0, description="Added to the score of a sentence holding the kind of thing the question asks for and does not give (a person for \"Who …?\", a figure for \"How many …?\", a date for \"When …?\", a place for \"Where …?\"; rag/answer/expects.py): an answer sentence shares few words with its question. Equal to the lexical weight: holding the asked thing counts as much as holding every word of the question. 0 turns it off.")
 
     # LLM
     llm_backend: Literal["local", "openai", "fake"] = Field("local", description="`local` (llama.cpp, offline), `openai` (any OpenAI-compatible API) or `fake` (tests).")
@@ -95,6 +96,7 @@ class Settings(BaseSettings):
     support_overlap: float = Field(0.5, ge=0.0, le=1.0, description="Share of a sentence's content words that the cited passage must contain.")
     support_similarity: float = Field(0.62, ge=0.0, le=1.0, description="Embedding similarity that also counts as support when the overlap is lower.")
     retry_similarity: float = Field(0.45, ge=0.0, le=1.0, description="When the model refuses although the best passage is at least this similar, ask once more for the best sentence verbatim (still verified).")
+    split_questions: bool = Field(True, description="Answer a question that asks two things (\"Where did X go in May, and where did Y meet Z?\") as two questions, each retrieved, answered and verified on its own, shown one after the other; a part the articles do not answer is named. Only where the second part is a question by itself (rag/answer/relevance.py question_parts).")
     stop_at_drift: bool = Field(True, description="End the answer, and stop the model, at the draft's first sentence after the first that shares no word, number or name with the question (a small model copying on through its passage after answering).")
     max_question_chars: int = Field(1000, ge=10, description="Longest question accepted.")
 

@@ -28,6 +28,7 @@ from ..settings import Settings
 from ..text.words import content_words, names, numbers
 from ..types import Chunk, Sentence
 from .constraints import carries_numbers
+from .expects import asked_kind, holds_kind
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class ContextBudget:
     decisive_margin: float = 0.15
     decisive_keep: int = 2
     lexical_weight: float = 0.5
+    kind_weight: float = 0.5
     fill: bool = True
 
     @classmethod
@@ -55,6 +57,7 @@ class ContextBudget:
             decisive_margin=settings.context_decisive_margin,
             decisive_keep=settings.context_decisive_keep,
             lexical_weight=settings.context_lexical_weight,
+            kind_weight=settings.context_kind_weight,
             fill=settings.context_fill,
         )
 
@@ -99,17 +102,21 @@ def _key(chunk: Chunk, sentence: Sentence) -> tuple[str, int, int]:
     return (chunk.source, sentence.start, sentence.end)
 
 
-def score_sentences(question: str, chunks: list[Chunk], embedder: Embedder, lexical_weight: float) -> list[np.ndarray]:
-    """Per chunk, one support score per sentence: cosine similarity to the question plus
-    ``lexical_weight`` times the lexical share. One encoder call for all sentences."""
+def score_sentences(question: str, chunks: list[Chunk], embedder: Embedder, lexical_weight: float, kind_weight: float = 0.0) -> list[np.ndarray]:
+    """Per chunk, one support score per sentence: cosine similarity to the question, plus
+    ``lexical_weight`` times the lexical share, plus ``kind_weight`` when the sentence holds the
+    kind of thing the question asks for and does not give (``expects``: a person for "Who …?", a
+    figure for "How many …?"). One encoder call for all sentences."""
     units = [_units(c) for c in chunks]
     flat = [s.text for group in units for s in group]
     vectors = embedder.encode([question] + flat)
     sims = vectors[1:] @ vectors[0]
+    kind = asked_kind(question) if kind_weight else None
     out, at = [], 0
     for group in units:
         lex = np.array([lexical_share(question, s.text) for s in group], dtype=np.float32)
-        out.append(sims[at : at + len(group)] + lexical_weight * lex)
+        held = np.array([holds_kind(question, kind, s.text) for s in group], dtype=np.float32)
+        out.append(sims[at : at + len(group)] + lexical_weight * lex + kind_weight * held)
         at += len(group)
     return out
 
@@ -144,7 +151,7 @@ def compact(question: str, found: Retrieved, embedder: Embedder, budget: Context
     chunks = list(found.chunks)
     if not chunks:
         return Compacted(found, found, ())
-    scores = score_sentences(question, chunks, embedder, budget.lexical_weight)
+    scores = score_sentences(question, chunks, embedder, budget.lexical_weight, budget.kind_weight)
     best = [float(s.max()) for s in scores]
     by_score = sorted(range(len(chunks)), key=lambda i: (-best[i], i))
     limit = len(chunks)
