@@ -470,3 +470,64 @@ def test_where_a_draft_drifts_from_the_question():
     assert drift("When was Burrowlark 3.0 released?", "Version 3.0 shipped on September 15 [1]. The 3.0 release was late [1].") is None
     # a reason may come in a sentence of its own that repeats no word of the question
     assert drift("Why did Trump impose tariffs on India?", "Trump imposed the tariffs [1]. This was over its purchases of oil [1].") is None
+
+
+def test_a_question_asking_two_things_is_answered_part_by_part(make_assistant):
+    # each part is retrieved and answered alone: two prompts, and the second part's citation is
+    # numbered after the first part's in the text and in the citations
+    assistant, llm = make_assistant(["Xi made a state visit to Moscow [1].", "Trump met Putin in Anchorage [1]."])
+    answer = assistant.ask("Where did Xi make a state visit in May, and where did Trump meet Putin in August?")
+    assert len(llm.prompts) == 2
+    assert "Question: Where did Xi make a state visit in May?" in llm.prompts[0][-1]["content"]
+    assert "Question: where did Trump meet Putin in August?" in llm.prompts[1][-1]["content"]
+    assert not answer.refused
+    assert answer.answer == "Xi made a state visit to Moscow [1]. Trump met Putin in Anchorage [2]."
+    assert [c.n for c in answer.citations] == [1, 2]
+    assert "Moscow" in answer.citations[0].quote and "Anchorage" in answer.citations[1].quote
+    assert [s.citations for s in answer.sentences] == [(1,), (2,)]
+    _check_quotes(assistant, answer)
+
+
+def test_a_part_the_articles_do_not_answer_is_named_and_the_other_part_kept(make_assistant):
+    from rag.llm.fake import FakeLLM
+
+    class ByQuestion(FakeLLM):  # answers the part about Trump, refuses the other (and its retry)
+        def stream(self, messages, **kwargs):
+            asked = messages[-1]["content"].rsplit("Question:", 1)[-1]
+            self.replies = ["Trump met Putin in Anchorage on Aug. 15 [1]." if "Trump" in asked else "The articles don't say."]
+            return super().stream(messages, **kwargs)
+
+    assistant, _ = make_assistant()
+    assistant = type(assistant)(assistant.settings, assistant.index, assistant.embedder, ByQuestion())
+    answer = assistant.ask("Where did Xi make a state visit in May, and where did Trump meet Putin in August?")
+    assert not answer.refused
+    assert answer.answer.startswith("Trump met Putin in Anchorage on Aug. 15 [1]. The articles don't answer this part:")
+    assert "“Where did Xi make a state visit in May?”" in answer.answer
+    assert [c.n for c in answer.citations] == [1] and "Anchorage" in answer.citations[0].quote
+
+
+def test_a_two_part_question_neither_part_answered_is_one_refusal(make_assistant):
+    assistant, _ = make_assistant(["The articles don't say."] * 4)
+    answer = assistant.ask("Where did Xi make a state visit in May, and where did Trump meet Putin in August?")
+    assert answer.refused and answer.answer.startswith("The articles don't say.") and answer.closest
+    assert answer.answer.count("The articles don't say") == 1
+
+
+def test_splitting_questions_can_be_turned_off(make_assistant):
+    assistant, llm = make_assistant(["Trump met Putin in Anchorage [1]."], split_questions=False)
+    question = "Where did Xi make a state visit in May, and where did Trump meet Putin in August?"
+    assistant.ask(question)
+    assert all(p[-1]["content"].endswith(f"Question: {question}") for p in llm.prompts)
+
+
+def test_a_retry_that_copies_half_a_sentence_gets_the_whole_sentence(make_assistant):
+    from rag.answer.pick import whole_sentence
+
+    assistant, _ = make_assistant()
+    question = "How many cooperation agreements did Xi and Putin sign?"
+    shown = assistant.compact(question, assistant.context(question))
+    n, sentence = next((n, s.text) for n, c in enumerate(shown.prompt.chunks, 1) for s in c.sentences if "signed" in s.text)
+    fragment = sentence[sentence.index("signed"):]
+    assert whole_sentence(f"[{n}] {fragment}", shown) == f"{' '.join(sentence.split())} [{n}]"
+    assert whole_sentence(f"{sentence} [{n}]", shown) == f"{sentence} [{n}]"  # a whole sentence: unchanged
+    assert whole_sentence("[1] signed nothing at all.", shown) == "[1] signed nothing at all."  # in no passage: unchanged

@@ -40,8 +40,9 @@ from .result import NO_SUPPORT, build_answer
 from .check import ClaimChecker
 from .constraints import combine, constraint_boost
 from .judge import Scorer, SupportJudge
-from .pick import pick
-from .relevance import drift, speaks_to
+from .pick import pick, whole_sentence
+from .parts import is_refusal, join_answers, shift_markers, unanswered
+from .relevance import drift, question_parts, speaks_to
 from .verify import JUDGE_LATER, VerifiedAnswer, Verifier, render_sentence
 
 History = Sequence[tuple[str, str]]
@@ -211,6 +212,9 @@ class Assistant:
             standalone = self.rewrite(history, question)
             query = standalone
             timings["rewrite_s"] = time.perf_counter() - began
+        if self.settings.split_questions and len(parts := question_parts(query)) > 1:
+            answer = yield from self._in_parts(question, standalone, parts, timings, began)
+            return answer
         plan = articles.classify(query)
         if plan is not None:  # "Which articles mention ...", "Summarise the article about ...", "What happened on ..."
             # Article answers are verified whole; the summary's raw draft is never shown.
@@ -281,6 +285,47 @@ class Assistant:
             yield out.join(statement)
         return build_answer(question, standalone, "".join(out.pieces), timings, began, checked=checked)
 
+    def _in_parts(self, question: str, standalone: str | None, parts: Sequence[str], timings: dict[str, float], began: float) -> Run:
+        """A question asking two things, answered part by part (``parts.py``): each part's
+        verified sentences stream as they come, its citations numbered after the earlier parts';
+        a part the articles do not answer is named at the end."""
+        answers, shown, missing = [], [], []
+        for part in parts:
+            started = time.perf_counter() - began
+            run = self._run(part, [])
+            offset = sum(len(a.citations) for a in answers)
+            while True:
+                try:
+                    piece = next(run)
+                except StopIteration as stop:
+                    answer = stop.value
+                    break
+                if not piece or is_refusal(piece):
+                    continue
+                piece = (" " if shown else "") + shift_markers(piece.strip(), offset)
+                if not shown:
+                    timings["first_verified_s"] = time.perf_counter() - began
+                shown.append(piece)
+                yield piece
+            if "first_token_s" in answer.timings and "first_token_s" not in timings:
+                timings["first_token_s"] = started + answer.timings["first_token_s"]
+            for key in ("rewrite_s", "retrieve_s", "generate_s", "verify_s", "retry_s"):
+                if key in answer.timings:
+                    timings[key] = timings.get(key, 0.0) + answer.timings[key]
+            answers.append(answer)
+            if answer.refused:
+                missing.append(part)
+        if not shown:
+            yield NO_SUPPORT
+            closest = [h for a in answers for h in a.closest]
+            return build_answer(question, standalone, NO_SUPPORT, timings, began, refused=True, closest=closest[:3],
+                                sentences=[s for a in answers for s in a.sentences])
+        if missing:
+            note = " " + unanswered(missing)
+            shown.append(note)
+            yield note
+        return join_answers(question, standalone, "".join(shown), answers, timings, began)
+
     def _checker(self, query: str, found: news.NewsContext, shown: Compacted) -> Callable[..., VerifiedAnswer]:
         """``check(draft) -> VerifiedAnswer`` for drafts answering ``query`` from ``shown``. The
         model saw trimmed passages; its [n] is checked against the whole passage n (and its
@@ -308,7 +353,7 @@ class Assistant:
         if not ((refused or missed) and found.best_similarity >= self.settings.retry_similarity):
             return checked
         t = time.perf_counter()
-        reply = "".join(self.generate(self.build_messages(query, shown.prompt, template="answer_retry")))
+        reply = whole_sentence("".join(self.generate(self.build_messages(query, shown.prompt, template="answer_retry"))), shown)
         second = check(reply)
         answered = second.supported and speaks_to(second, query, self.documents, answers=asks)
         if answered and not refused:  # after a missed answer, the quotes must answer the question

@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..index.embed import Embedder
-from ..text.words import content_words
+from ..text.words import LEAD_MARKERS, content_words, strip_markers
 from .compact import Compacted
 
 MARKERS_ONLY = re.compile(r"^\s*(?:passages?\s*)?(?:\[?\s*\d{1,2}\s*\]?[\s,.;&]*(?:and\s+)?)+$", re.IGNORECASE)
@@ -51,6 +51,23 @@ def chosen_passages(reply: str, passages: int) -> list[int]:
     if numbers and passages == 1:
         return [1]
     return numbers if numbers and all(1 <= n <= passages for n in numbers) else []
+
+
+def whole_sentence(reply: str, shown: Compacted) -> str:
+    """A reply that copies part of a shown sentence ("[1] opened in September 2021." for "The
+    Line 3 extension opened in September 2021.") as that whole sentence, cited to its passage: a
+    fragment without its subject is no answer to read. Any other reply unchanged.
+
+    The retry asks for a sentence word for word; a small model sometimes starts it mid-way."""
+    body = " ".join(strip_markers(LEAD_MARKERS.sub(" ", reply)).split()).rstrip(".").strip()
+    if len(body.split()) < 3 or not body[:1].islower():
+        return reply
+    for n, chunk in enumerate(shown.prompt.chunks, 1):
+        for sentence in chunk.sentences or ():
+            flat = " ".join(sentence.text.split())
+            if body in flat and flat != body:
+                return f"{flat} [{n}]"
+    return reply
 
 
 def pick(question: str, reply: str, shown: Compacted, embedder: Embedder, rank: Rank | None = None) -> Picked | None:

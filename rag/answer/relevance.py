@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Sequence
 
+from ..text.dates import DAY_MONTH, MONTH_DAY, YEAR
 from ..text.sentences import split_sentences
 from ..text.words import LEAD_MARKERS, YES_NO, content_words, initialisms, names, norm_word, number_words, numbers, speakers, spelled_out, stem, strip_markers, unmatched_names, word_forms
 from ..types import Citation
@@ -35,8 +36,9 @@ def speaks_to(verified: VerifiedAnswer, question: str, documents: dict[str, str]
     the GDP?"; the champion of a tournament does not answer who its sponsor's chief executive
     was); when fewer do (a reworded question: "held back from giving" for "refrained from
     providing"), ``answers(quotes)``, the judge asked whether the quotes answer the question,
-    decides, where one is given. Never an answer: one that only echoes the question, or that
-    gives someone else's words when the question asks what a named person said. A question in
+    decides, where one is given. Never an answer: one that only echoes the question, one without
+    a figure for "How many …?" (``_counts_nothing``), or one that gives someone else's words when
+    the question asks what a named person said. A question in
     two parts ("Where did X go in May, and where did Y meet Z?") is spoken to when one part
     is (``question_parts``): a true answer to half the question is not held back for the other
     half, which the reader sees unanswered."""
@@ -44,6 +46,8 @@ def speaks_to(verified: VerifiedAnswer, question: str, documents: dict[str, str]
         return any(speaks_to(verified, part, documents, answers) for part in parts)
     if not YES_NO.match(question) and not adds_to(question, " ".join(s.text for s in verified.supported)):
         return False  # "Carrow Bay [1]." for "Where was the Carrow Bay Classic played?": an echo, not an answer
+    if _counts_nothing(question, " ".join(s.text for s in verified.supported)):
+        return False
     if _someone_else_speaks(question, verified.citations, documents):
         return False
     text = " ".join([s.text for s in verified.supported] + [c.quote for c in verified.citations])
@@ -65,6 +69,25 @@ def speaks_to(verified: VerifiedAnswer, question: str, documents: dict[str, str]
         return True
     quotes = " ".join(c.quote for c in verified.citations)
     return answers is not None and bool(quotes) and answers(quotes)
+
+
+def _counts_nothing(question: str, answer: str) -> bool:
+    """Whether the question asks "how many" and the answer gives no figure the question does
+    not: a date's day or year is no count.
+
+    >>> _counts_nothing("How many leaders did the summit draw?", "Xi opened the summit on Sept. 1, 2025.")
+    True
+    >>> _counts_nothing("How many leaders did the summit draw?", "It drew over 20 leaders.")
+    False
+    >>> _counts_nothing("How many leaders did the summit draw?", "It drew twenty.")
+    False
+    """
+    if not re.match(r"^\W*how\s+many\b", question, re.IGNORECASE):
+        return False
+    undated = answer
+    for pattern in (DAY_MONTH, MONTH_DAY, YEAR):
+        undated = pattern.sub(" ", undated)
+    return not ((numbers(undated) | number_words(undated)) - numbers(question))
 
 
 def touches(question: str, sentence: str) -> bool:
@@ -115,21 +138,30 @@ def drift(question: str, draft: str) -> int | None:
 _SECOND_QUESTION = re.compile(r",?\s+and\s+(?=(?:where|who|whom|what|when|which|why|how)\b)", re.IGNORECASE)
 
 
+_HOW_MANY = re.compile(r"^\W*how\s+many\s+(?P<noun>(?:[\w’'\-]+\s+){0,3}?)(?=(?:was|were|did|does|do|is|are|has|have|had|will|would|can|could)\b)", re.IGNORECASE)
+
+
 def question_parts(question: str) -> list[str]:
     """A question asking two things, as its two questions; otherwise the question alone. Only
     where the second part is a question by itself (three words or more): "…, and why?" leans on
-    the first part.
+    the first part. A second "how many" that leaves out what it counts counts what the first
+    one does.
 
     >>> question_parts("Where did Xi go in May, and where did Trump meet Putin?")
     ['Where did Xi go in May?', 'where did Trump meet Putin?']
     >>> question_parts("Whom did Putin meet, and why?")
     ['Whom did Putin meet, and why?']
+    >>> question_parts("How many fans did the 2021 final draw, and how many did the 2022 final draw?")[1]
+    'how many fans did the 2022 final draw?'
     """
     pieces = _SECOND_QUESTION.split(question.strip(), maxsplit=1)
     if len(pieces) < 2 or len(pieces[1].split()) < 3:
         return [question]
-    first = pieces[0].rstrip(" ,?") + "?"
-    return [first, pieces[1]]
+    first, second = pieces[0].rstrip(" ,?") + "?", pieces[1]
+    counted, bare = _HOW_MANY.match(first), _HOW_MANY.match(second)
+    if counted and bare and counted["noun"].strip() and not bare["noun"].strip():
+        second = second[: bare.start("noun")] + counted["noun"] + second[bare.start("noun") :]
+    return [first, second]
 
 
 FULL_NAME = re.compile(r"\b[A-Z][\w’'\-]*(?:\s+[A-Z][\w’'\-]*)+")

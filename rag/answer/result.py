@@ -17,9 +17,12 @@ from ..types import Answer, AnswerSentence, Hit
 from .verify import VerifiedAnswer
 
 
+REFUSAL_OPENING = "The articles don't say."
+
+
 def refusal_text(reason: str) -> str:
     """The sentence shown when the articles do not support an answer; ``reason`` says why."""
-    return f"The articles don't say. {reason}; the closest passages are listed."
+    return f"{REFUSAL_OPENING} {reason}; the closest passages are listed."
 
 
 NO_SUPPORT = refusal_text("No passage in the corpus supports an answer to this question")
