@@ -504,6 +504,7 @@ def test_a_part_the_articles_do_not_answer_is_named_and_the_other_part_kept(make
     assert answer.answer.startswith("Trump met Putin in Anchorage on Aug. 15 [1]. The articles don't answer this part:")
     assert "“Where did Xi make a state visit in May?”" in answer.answer
     assert [c.n for c in answer.citations] == [1] and "Anchorage" in answer.citations[0].quote
+    assert all(1 <= n <= len(answer.citations) for s in answer.sentences for n in s.citations)
 
 
 def test_a_two_part_question_neither_part_answered_is_one_refusal(make_assistant):

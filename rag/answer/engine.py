@@ -293,7 +293,7 @@ class Assistant:
         for part in parts:
             started = time.perf_counter() - began
             run = self._run(part, [])
-            offset = sum(len(a.citations) for a in answers)
+            offset = sum(len(a.citations) for a in answers if not a.refused)  # as parts.join_answers numbers them
             while True:
                 try:
                     piece = next(run)

@@ -49,15 +49,18 @@ def unanswered(parts: Sequence[str]) -> str:
 
 def join_answers(question: str, standalone: str | None, text: str, answers: Sequence[Answer], timings: dict[str, float], began: float) -> Answer:
     """One ``Answer`` from the parts' answers, in order: citations renumbered as ``shift_markers``
-    renumbered the shown text, every sentence the model wrote with its verdict, the closest
-    passages of the parts left unanswered. Refused only when every part is."""
+    renumbered the shown text, the sentences the model wrote for the answered parts with their
+    verdicts (a supported sentence is a shown one, as in any answer that is not refused; a refused
+    part's sentences were never shown), the closest passages of the parts left unanswered.
+    Refused only when every part is."""
     citations, sentences, closest = [], [], []
     for answer in answers:
+        if answer.refused:
+            closest += list(answer.closest)
+            continue
         offset = len(citations)
         citations += [replace(c, n=c.n + offset) for c in answer.citations]
         sentences += [replace(s, citations=tuple(n + offset for n in s.citations)) for s in answer.sentences]
-        if answer.refused:
-            closest += list(answer.closest)
     refused = all(a.refused for a in answers)
     out = build_answer(question, standalone, text, timings, began, refused=refused, closest=closest[:3], sentences=sentences)
     return replace(out, citations=tuple(citations), sentences=tuple(sentences))
