@@ -35,3 +35,17 @@ def test_rag_eval_on_claims_prints_the_scores(seed_index):
         for c in case["evidence"]:
             text = (ROOT / "seeds" / c["source"]).read_text(encoding="utf-8")
             assert text[c["start"] : c["end"]] == c["quote"]
+
+
+def test_the_question_sets_over_the_seeds_load_and_their_answers_are_in_their_sources():
+    from rag.eval.golden import load_golden
+
+    for name in ("golden.jsonl", "holdout.jsonl", "holdout_fresh.jsonl"):
+        cases = load_golden(ROOT / "evals" / name)
+        assert len({c.id for c in cases}) == len(cases) and any(not c.answerable for c in cases)
+        for case in cases:
+            if not case.answerable or case.category in ("article_list", "article_summary", "timeline"):
+                continue
+            texts = " ".join(" ".join((ROOT / "seeds" / s).read_text(encoding="utf-8").split()) for s in case.sources).lower()
+            for group in case.must_include:
+                assert any(option.lower() in texts for option in group), f"{name}:{case.id}: none of {group} is in {case.sources}"

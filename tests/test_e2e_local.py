@@ -44,3 +44,19 @@ def test_near_topic_figure_the_articles_never_give_is_refused(seed_index):
     assert data["refused"], data
     assert data["answer"].startswith("The articles don't say")
     assert data["citations"] == [] and data["closest"]
+
+
+def test_the_ui_starter_about_the_parade_is_answered_with_the_leaders_named(seed_index):
+    # the prompt must show the lead that names them, not only "… attended by foreign leaders"
+    data = ask(seed_index, "Who attended the Beijing parade?")
+    assert not data["refused"], data
+    assert "Kim Jong Un" in data["answer"] and "Putin" in data["answer"]
+    assert any(c["source"] == "000_93be851f2084c326.txt" and "Kim Jong Un" in c["quote"] for c in data["citations"])
+
+
+def test_a_question_asking_two_things_gets_both_answers_each_cited(seed_index):
+    data = ask(seed_index, "When did Trump meet Putin in Anchorage, and what did Putin say about the results?")
+    assert not data["refused"], data
+    assert "Aug. 15" in data["answer"] and "discussed" in data["answer"]
+    assert len(data["citations"]) >= 2 and {c["source"] for c in data["citations"]} == {"003_688ff7a65efc7fda.txt"}
+    assert sorted({n for s in data["sentences"] if s["supported"] for n in s["citations"]}) == list(range(1, len(data["citations"]) + 1))
