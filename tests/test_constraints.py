@@ -3,6 +3,8 @@ from another edition is not accepted (rag/answer/constraints.py, the verifier's 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rag.answer.constraints import combine, constraint_boost, constraints_of, date_numbers
 from rag.answer.verify import Verifier
 from rag.index.embed import make_embedder
@@ -32,6 +34,15 @@ def test_an_article_date_counts_as_carrying_its_year():
     undated_text = chunk("c", "The final went to five sets.", published="2021-06-30")
     assert constraint_boost("What happened in 2021?", 2.0)(undated_text) > 1.0
     assert date_numbers("2025-09-03") == {"2025", "9", "3"}
+
+
+def test_a_name_in_the_articles_title_counts_as_carried_by_its_passages():
+    # a report names its people up top and then says "the two leaders": its later passages must
+    # not rank below a passage of another article that names them and answers nothing
+    later = replace(chunk("d", "The two leaders signed agreements on energy and space."), title="Lena Park and Tom Reyes meet in Harrow")
+    untitled = chunk("e", "The two leaders signed agreements on energy and space.")
+    boost = constraint_boost("What did Lena Park and Tom Reyes sign?", 2.0)
+    assert boost(later) == 1.0 * boost(chunk("f", "Lena Park and Tom Reyes met.")) > boost(untitled)
 
 
 def test_no_constraint_means_no_boost_and_combine_multiplies():

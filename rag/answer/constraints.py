@@ -50,7 +50,10 @@ def carried_numbers(chunk: Chunk) -> set[str]:
 
 def constraint_boost(question: str, factor: float) -> Callable[[Chunk], float] | None:
     """A multiplier for fused retrieval scores: ``factor`` per stated number the passage (or its
-    article's date) carries, ``1/factor`` per stated number it lacks; names count half as much.
+    article's date) carries, ``1/factor`` per stated number it lacks; names count half as much,
+    and a name counts as carried when the passage's article names it in its title (for an
+    untitled article, the start of its lead): a report names its people and places up top and then
+    says "the two leaders", "the Chinese leader", so the passage with the answer often lacks them.
     None when the question states nothing, or ``factor`` is 1."""
     wanted = constraints_of(question)
     if not wanted or factor == 1.0:
@@ -58,7 +61,7 @@ def constraint_boost(question: str, factor: float) -> Callable[[Chunk], float] |
 
     def boost(chunk: Chunk) -> float:
         have_numbers = carried_numbers(chunk)
-        have_words = word_forms(chunk.text)
+        have_words = word_forms(chunk.text) | word_forms(chunk.title or "")
         exponent = sum(1 if n in have_numbers else -1 for n in wanted.numbers)
         exponent += 0.5 * sum(1 if n in have_words else -1 for n in wanted.names)
         return factor**exponent
