@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from rag import Settings
-from rag.answer.compact import ContextBudget, compact
+from rag.answer.compact import ContextBudget, compact, score_sentences
 from rag.ingest.run import ingest
 from rag.index.store import VectorIndexConfig, build_vector_index, read_manifest
 from rag.types import Chunk, Sentence
@@ -172,6 +172,24 @@ def test_the_budget_left_over_shows_the_answer_sentence_the_score_cut_leaves_out
     assert filled.prompt.chunks[0].sentences == sentences  # room for the whole passage, in its order
     tight = compact(question, found, embedder, ContextBudget(min_sentence_score=0.5, budget_tokens=40))
     assert len(tight.prompt.chunks[0].sentences) < len(sentences)  # never past the budget
+
+
+def test_a_passages_second_sentence_beats_another_passages_weaker_best_one(embedder):
+    # the answer often follows the sentence that echoes the question; breadth first (one sentence
+    # of every passage before any second one) spent the budget on a weaker passage instead
+    from rag.index.retrieve import Retrieved
+    from rag.text.sentences import split_sentences
+
+    def passage(cid: str, text: str) -> Chunk:
+        return Chunk(cid, f"{cid}.txt", 0, len(text), text, tuple(Sentence(text[s:e], s, e) for s, e in split_sentences(text)))
+
+    answer = passage("a", "The Harrow mayor addressed council members on Monday. She urged them to oppose the new toll on the river bridge.")
+    other = passage("b", "Council members in the neighbouring town of Lisk met on Monday to discuss the state of the harbour and its finances.")
+    question = "What did the Harrow mayor urge council members to oppose?"
+    scores = score_sentences(question, [answer, other], embedder, 0.5, 0.5)
+    assert scores[0][0] > scores[0][1] > scores[1][0] > ContextBudget().min_sentence_score  # the case this is about
+    result = compact(question, Retrieved((), (answer, other), 0.7), embedder, ContextBudget(budget_tokens=85, fill=False))
+    assert [c.text for c in result.prompt.chunks] == [answer.text]
 
 
 def test_compaction_of_nothing_is_nothing(make_assistant, embedder):

@@ -163,42 +163,33 @@ def compact(question: str, found: Retrieved, embedder: Embedder, budget: Context
     chosen: dict[int, set[int]] = {}
     shown: set[tuple[str, int, int]] = set()  # a sentence shown in an overlapping passage is not shown again
     used = 0
-    # First pass: the best sentence of each passage, best passages first, while it fits.
-    for i in by_score:
-        if len(chosen) >= limit:
-            break
+    # One pass over every sentence of every passage, best first: a passage's second sentence may
+    # beat another passage's best one (the answer often follows the sentence that echoes the
+    # question). A passage costs its header the first time one of its sentences is taken.
+    rank = {i: r for r, i in enumerate(by_score)}
+    ranked = sorted(((float(scores[i][j]), rank[i], j, i) for i in range(len(chunks)) for j in range(len(scores[i]))), key=lambda t: (-t[0], t[1], t[2]))
+    for score, _, j, i in ranked:
         units = _units(chunks[i])
-        fresh = [j for j in range(len(units)) if _key(chunks[i], units[j]) not in shown]
-        if not fresh:
+        group = [g for g in _with_speaker(units, j) if g not in chosen.get(i, ()) and _key(chunks[i], units[g]) not in shown]
+        if j not in group:
             continue
-        j = max(fresh, key=lambda j: scores[i][j])
-        group = [g for g in _with_speaker(units, j) if _key(chunks[i], units[g]) not in shown]
-        cost = budget.passage_overhead_tokens + sum(estimate_tokens(units[g].text) for g in group)
-        if chosen and (used + cost > budget.budget_tokens or scores[i][j] < budget.min_sentence_score):
+        if chosen and score < budget.min_sentence_score:
+            break
+        if i not in chosen and len(chosen) >= limit:
             continue
-        chosen[i] = set(group)
+        if i in chosen and len(chosen[i]) + len(group) > budget.max_sentences_per_passage:
+            continue
+        cost = (0 if i in chosen else budget.passage_overhead_tokens) + sum(estimate_tokens(units[g].text) for g in group)
+        if chosen and used + cost > budget.budget_tokens:
+            continue
+        chosen.setdefault(i, set()).update(group)
         shown.update(_key(chunks[i], units[g]) for g in group)
         used += cost
-    # Second pass: more supporting sentences of the kept passages, best first, while they fit.
-    extra = sorted(
-        ((float(scores[i][j]), i, j) for i in chosen for j in range(len(scores[i])) if j not in chosen[i]),
-        key=lambda t: (-t[0], t[1], t[2]),
-    )
-    for score, i, j in extra:
-        units = _units(chunks[i])
-        group = [g for g in _with_speaker(units, j) if g not in chosen[i] and _key(chunks[i], units[g]) not in shown]
-        if score < budget.min_sentence_score or j not in group or len(chosen[i]) + len(group) > budget.max_sentences_per_passage:
-            continue
-        cost = sum(estimate_tokens(units[g].text) for g in group)
-        if used + cost <= budget.budget_tokens:
-            chosen[i].update(group)
-            shown.update(_key(chunks[i], units[g]) for g in group)
-            used += cost
 
     # Best-supported passage first: the small model leans on passage [1].
     kept = sorted(chosen, key=lambda i: (-best[i], i))
     if budget.fill:
-        # Third pass: the budget left fills the kept passages, best passage first, with their other
+        # Then the budget left fills the kept passages, best passage first, with their other
         # sentences, best first, whatever they score: an answer sentence shares little with the
         # question (it holds what the question lacks: "… moved to a new venue, the Lantern
         # Exchange" for "Where was the 2022 Classic played?"), so the score cut leaves it out.
