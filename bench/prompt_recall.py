@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from rag.answer.relevance import question_parts
+from rag.errors import RagError
 from rag.eval.golden import load_golden
 from rag.eval.metrics import must_include_coverage
 from rag.eval.run import eval_assistant
@@ -68,7 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     print("| set | answerable cases | answer in retrieved passages | answer in the prompt |")
     print("|---|---:|---:|---:|")
     for name in args.golden:
-        total, retrieved, shown = measure(Path(name), settings, corpus, args.misses)
+        try:
+            total, retrieved, shown = measure(Path(name), settings, corpus, args.misses)
+        except (RagError, OSError) as exc:
+            print(f"error: {name}: {exc}", file=sys.stderr)
+            return 2
         print(f"| {Path(name).name} | {total} | {retrieved} | {shown} |", flush=True)
     return 0
 
