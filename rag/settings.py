@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     context_budget_tokens: int = Field(175, ge=32, description="Most (estimated) tokens of passage text and passage headers in the prompt when compaction is on; 175 gives ~275-token prompts, ~2 s to the first local token on 2 cores.")
     context_passage_overhead_tokens: int = Field(22, ge=0, description="Tokens counted for each passage's header and delimiters (prompts/passage.txt): 22 Qwen tokens measured for one date.")
     context_max_sentences_per_passage: int = Field(3, ge=1, description="Most sentences kept from one passage.")
-    context_min_sentence_score: float = Field(0.3, description="Sentences scoring below this (similarity to the question + lexical share x weight) are left out, except each kept passage's best one.")
+    context_min_sentence_score: float = Field(0.3, description="Sentences scoring below this (similarity to the question + lexical share x weight) are not chosen for their score, except the best sentence of all; the budget left (context_fill) may still show them.")
     context_decisive_score: float = Field(0.75, description="When the best passage scores at least this much ...")
     context_decisive_margin: float = Field(0.15, ge=0.0, description="... and beats every other passage by this margin, only `context_decisive_keep` passages are shown.")
     context_decisive_keep: int = Field(2, ge=1, description="Passages shown when the top one is decisive.")
