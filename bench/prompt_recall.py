@@ -33,7 +33,7 @@ def texts_for(assistant, question: str) -> tuple[str, str]:  # noqa: ANN001 - an
     """(retrieved passages, compacted prompt) for ``question``, each part of it joined."""
     parts = question_parts(question) if assistant.settings.split_questions else [question]
     found_text, shown_text = [], []
-    for part in parts or [question]:
+    for part in parts:
         found = assistant.context(part)
         shown = assistant.compact(part, found)
         found_text += [c.text for c in found.chunks]
