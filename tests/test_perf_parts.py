@@ -155,14 +155,19 @@ def test_compaction_respects_the_budget_and_decisiveness(make_assistant, embedde
     assert len(compact("Where did Xi open the SCO summit?", found, embedder, never).prompt.chunks) == len(found.chunks)
 
 
-def test_the_budget_left_over_shows_the_answer_sentence_the_score_cut_leaves_out(embedder):
-    from rag.index.retrieve import Retrieved
+def passage(cid: str, text: str) -> Chunk:
+    """A one-article passage ``text``, split into sentences as ingest splits them."""
     from rag.text.sentences import split_sentences
 
-    text = ("Ana Brisk won the 2022 Fenwold Open after a playoff against Tomas Vell. Brisk won the playoff 2-0. "
-            "The event moved to a new venue, the Copper Hall. The winner's prize was 9,000 crowns.")
-    sentences = tuple(Sentence(text[s:e], s, e) for s, e in split_sentences(text))
-    article = Chunk("f:0", "fenwold.txt", 0, len(text), text, sentences)
+    return Chunk(cid, f"{cid}.txt", 0, len(text), text, tuple(Sentence(text[s:e], s, e) for s, e in split_sentences(text)))
+
+
+def test_the_budget_left_over_shows_the_answer_sentence_the_score_cut_leaves_out(embedder):
+    from rag.index.retrieve import Retrieved
+
+    article = passage("fenwold", "Ana Brisk won the 2022 Fenwold Open after a playoff against Tomas Vell. Brisk won the playoff 2-0. "
+                      "The event moved to a new venue, the Copper Hall. The winner's prize was 9,000 crowns.")
+    sentences = article.sentences
     found = Retrieved((), (article,), 0.7)
     question = "Where was the 2022 Fenwold Open played?"
     venue = "The event moved to a new venue, the Copper Hall."
@@ -178,10 +183,6 @@ def test_a_passages_second_sentence_beats_another_passages_weaker_best_one(embed
     # the answer often follows the sentence that echoes the question; breadth first (one sentence
     # of every passage before any second one) spent the budget on a weaker passage instead
     from rag.index.retrieve import Retrieved
-    from rag.text.sentences import split_sentences
-
-    def passage(cid: str, text: str) -> Chunk:
-        return Chunk(cid, f"{cid}.txt", 0, len(text), text, tuple(Sentence(text[s:e], s, e) for s, e in split_sentences(text)))
 
     answer = passage("a", "The Harrow mayor addressed council members on Monday. She urged them to oppose the new toll on the river bridge.")
     other = passage("b", "Council members in the neighbouring town of Lisk met on Monday to discuss the state of the harbour and its finances.")
