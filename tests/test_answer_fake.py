@@ -241,6 +241,33 @@ def test_the_question_names_may_stand_in_the_sentence_before_or_as_an_initialism
     assert speaks_to(verified("NTC members also set a deadline."), "What did Nordic Trade Council members set?", docs)
 
 
+def test_names_before_a_quote_count_only_when_the_quote_refers_back_to_them():
+    # The sentence before lists the Spring Fair among other events; the quote names all it speaks
+    # of and says nothing of the fair: not an answer to what the mayor said about the fair.
+    doc = ("The city also runs the Lantern Parade, the Harbour Market and the Spring Fair. "
+           "Mayor Okafor praised the volunteers, saying turnout had reached a record. "
+           "She said the Spring Fair would return in May.")
+    docs = {"memo.txt": doc}
+    praised = "Mayor Okafor praised the volunteers, saying turnout had reached a record."
+    asked = "What did Mayor Okafor say about the Spring Fair?"
+    assert not speaks_to(_answer_quoting(praised, praised, doc), asked, docs, answers=lambda quotes: True)
+    # A quote that points back ("she", "the fair") takes the names of the sentences before it.
+    assert speaks_to(_answer_quoting(praised, praised, doc), "What did Mayor Okafor say about the volunteers?", docs)
+    later = "The mayor said it would return in May."
+    doc2 = f"Mayor Okafor opened the Spring Fair on Sunday. {later}"
+    assert speaks_to(_answer_quoting(later, later, doc2), asked, {"memo.txt": doc2}, answers=lambda quotes: True)
+    # So does a quote about what the sentence before is about (it shares "Okafor"): the visit is
+    # the one to Lisbon the reader has just read of.
+    visit = "As part of a state visit, Okafor is set to open a bridge in Alfama."
+    doc3 = f"In a meeting in Lisbon, Mayor Okafor of Harbourton and Governor Reyes signed a pact. {visit}"
+    assert speaks_to(_answer_quoting(visit, visit, doc3), "Where is Okafor set to open a bridge during his visit to Lisbon?", {"memo.txt": doc3})
+    # A part of another name lent by the sentence before is no part of the question's name.
+    doc4 = f"Okafor also launched the Harbour Market Fund. {praised}"
+    fund = "What did Mayor Okafor say about the Harbour Bridge Fund?"
+    assert not speaks_to(_answer_quoting(praised, praised, doc4 + " The Harbour Bridge Fund opens in May."), fund, {"memo.txt": doc4 + " The Harbour Bridge Fund opens in May."},
+                         answers=lambda quotes: True)
+
+
 def test_one_word_of_a_full_name_counts_when_the_article_gives_the_whole_name():
     doc = ("Prime Minister Aino Virtanen of Finland opened the forum in Turku. Delegates from nine countries attended. "
            "Exporters asked for lower fees. Virtanen said trade would grow.")

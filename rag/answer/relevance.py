@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 
 from ..text.dates import DAY_MONTH, MONTH_DAY, YEAR
 from ..text.sentences import split_sentences
-from ..text.words import LEAD_MARKERS, YES_NO, content_words, initialisms, names, norm_word, number_words, numbers, speakers, spelled_out, stem, strip_markers, unmatched_names, word_forms
+from ..text.words import LEAD_MARKERS, YES_NO, content_words, initialisms, named_in_part, names, norm_word, number_words, numbers, speakers, spelled_out, stem, strip_markers, unmatched_names, word_forms
 from ..types import Citation
 from .verify import Focus, VerifiedAnswer
 
@@ -28,8 +28,8 @@ def speaks_to(verified: VerifiedAnswer, question: str, documents: dict[str, str]
     """Whether the supported sentences, read with the quotes they cite, speak to the question.
 
     Every name the question gives must be there or in what a reader sees around each quote:
-    the two sentences before it and the article's title ("the summit" after sentences naming
-    Alaska), an initialism counting for its words ("GGI"), and one word of a longer name for
+    the article's title, and the two sentences before it when the quote refers back to them
+    ("the summit" after sentences naming Alaska; ``_refers_back``), an initialism counting for its words ("GGI"), and one word of a longer name for
     the whole when the cited article gives the whole ("Modi" for "Narendra Modi"). A name
     found nowhere near: never. And at least half of the question's other content words (not
     its names or numbers) must appear (a true sentence about trade does not answer "what was
@@ -52,13 +52,13 @@ def speaks_to(verified: VerifiedAnswer, question: str, documents: dict[str, str]
         return False
     text = " ".join([s.text for s in verified.supported] + [c.quote for c in verified.citations])
     said, terms = word_forms(text) | content_words(text), content_words(question)
-    around = " ".join([text] + [f"{c.title or ''} {_text_before(c, documents, 2)}" for c in verified.citations])
+    around = " ".join([text] + [f"{c.title or ''} {_lent(c, documents, question)}" for c in verified.citations])
     named = word_forms(around) | initialisms(around)
     asked = re.sub(r"^\W*\S+", "", question)  # a question's first word is capitalised anyway ("Besides ...")
     missing = {n for n in names(asked) if n not in named} - spelled_out(asked, named)
     if missing:  # only then read the cited articles for the whole names
         articles = " ".join(" ".join((documents or {}).get(source, "").split()) for source in {c.source for c in verified.citations})
-        if missing - _named_in_part(asked, named, articles):
+        if missing - _named_in_part(asked, around, articles):
             return False
     # The names are all there (above) and the verifier holds the question's numbers to the
     # evidence; the share is of the question's other words, what it asks of them ("the chief
@@ -69,6 +69,32 @@ def speaks_to(verified: VerifiedAnswer, question: str, documents: dict[str, str]
         return True
     quotes = " ".join(c.quote for c in verified.citations)
     return answers is not None and bool(quotes) and answers(quotes)
+
+
+_POINTS_BACK = re.compile(r"^\W*(?:the|this|these|those|both)\b|\b(?:he|she|it|they|him|her|them|his|its|their|this|these|those|there)\b",
+                          re.IGNORECASE)
+_DEFINITE = re.compile(r"\b(?:the|this|that|these|those)\s+(\w+)(?:\s+(\w+))?", re.IGNORECASE)
+
+
+def _refers_back(quote: str, question: str) -> bool:
+    """Whether ``quote`` points to something named before it: a pronoun ("He voiced support"),
+    a subject it opens with as already known ("The leaders signed …"), or "the" before a word of
+    the question, or one word between ("attending the summit" for "the summit in Alaska"; "the
+    shipping firm" for "Which firm did …"). A quote that names all it
+    speaks of ("Putin praised Xi's leadership") does not take the names of the sentences before
+    it: those are about something else (the other initiatives listed there).
+
+    >>> _refers_back("Putin praised Xi's leadership.", "What did Putin say about the Harbour Pact?")
+    False
+    >>> _refers_back("He voiced support for it.", "What did Putin say about the Harbour Pact?")
+    True
+    >>> _refers_back("Delegates praised the pact.", "What did Putin say about the Harbour Pact?")
+    True
+    """
+    if _POINTS_BACK.search(quote):
+        return True
+    asked = {stem(w) for w in word_forms(question)}
+    return any(stem(norm_word(w)) in asked for m in _DEFINITE.finditer(quote) for w in m.groups() if w)
 
 
 def _counts_nothing(question: str, answer: str) -> bool:
@@ -167,15 +193,18 @@ def question_parts(question: str) -> list[str]:
 FULL_NAME = re.compile(r"\b[A-Z][\w’'\-]*(?:\s+[A-Z][\w’'\-]*)+")
 
 
-def _named_in_part(asked: str, named: set[str], articles: str) -> set[str]:
+def _named_in_part(asked: str, around: str, articles: str) -> set[str]:
     """The words of each longer name in the question ("Narendra Modi", "President Putin") that a
-    reader may take as named when one of its words is (``named``) and the cited articles give the
+    reader may take as named when ``around`` (the answer, its quotes and what a reader sees
+    around them) names it by a part (``named_in_part``: not a part of another name, "Global
+    Governance Initiative" for "Global Civilization Initiative") and the cited articles give the
     whole name: an article names a person in full once and by one name after."""
+    by_part = named_in_part(asked, around)
     covered: set[str] = set()
     for m in FULL_NAME.finditer(asked):
-        words = [norm_word(w) for w in m.group(0).split()]
-        if any(w in named for w in words) and re.search(r"\b" + r"\s+".join(map(re.escape, m.group(0).split())) + r"\b", articles):
-            covered |= set(words)
+        words = {norm_word(w) for w in m.group(0).split()}
+        if words & by_part and re.search(r"\b" + r"\s+".join(map(re.escape, m.group(0).split())) + r"\b", articles):
+            covered |= words
     return covered
 
 
@@ -211,6 +240,22 @@ def adds_to(question: str, answer: str) -> bool:
 
 def _text_before(c: Citation, documents: dict[str, str] | None, sentences: int) -> str:
     """The ``sentences`` sentences before a quote in its article."""
+    return " ".join(_sentences_before(c, documents, sentences))
+
+
+def _sentences_before(c: Citation, documents: dict[str, str] | None, sentences: int) -> list[str]:
     flat = " ".join((documents or {}).get(c.source, "")[: c.start][-500 * sentences :].split())
-    spans = split_sentences(flat)[-sentences:]
-    return flat[spans[0][0] : spans[-1][1]] if spans else ""
+    return [flat[a:b] for a, b in split_sentences(flat)[-sentences:]]
+
+
+def _lent(c: Citation, documents: dict[str, str] | None, question: str) -> str:
+    """Of the two sentences before a quote, those whose names a reader carries into it: both
+    when the quote refers back (``_refers_back``), else those about the same thing, sharing a
+    name or word with the quote ("In a meeting in Moscow, Putin and Xi …" before "As part of a
+    state visit, Xi is set to …"). A list of other initiatives before "Putin praised Xi's
+    leadership" lends it none of their names."""
+    before = _sentences_before(c, documents, 2)
+    if _refers_back(c.quote, question):
+        return " ".join(before)
+    about = names(c.quote) | content_words(c.quote)
+    return " ".join(s for s in before if (names(s) | content_words(s)) & about)

@@ -273,12 +273,13 @@ def _name_runs(text: str) -> list[set[str]]:
 def named_in_part(text: str, evidence: str) -> set[str]:
     """Words of the text's multi-word names that the evidence names by a part: "Kim Jong Un" when
     the evidence says "Kim", "Vladimir Putin" when it says "Putin". Not when the evidence's own
-    name around that part has a word the text's name lacks ("Donald Tusk" against "Donald Trump")."""
+    name around that part has a word the text's name lacks ("Donald Tusk" against "Donald Trump"),
+    in any form ("North Korean leader" names "North Korea")."""
     given, runs = names(evidence), _name_runs(evidence)
     covered: set[str] = set()
     for run in _name_runs(text):
         shared = run & given
-        if shared and not any(other & shared and other - run for other in runs):
+        if shared and not any(other & shared and any(not any(_same_name(w, r) for r in run) for w in other - run) for other in runs):
             covered |= run
     return covered
 
