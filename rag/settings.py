@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     # Retrieval
     top_k: int = Field(4, ge=1, le=20, description="Passages given to the LLM.")
     candidate_k: int = Field(20, ge=1, description="Candidates taken from each retriever before fusion.")
-    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    rrf_k: int = Field(1, ge=1, description="Reciprocal-rank-fusion constant: a passage scores 1/(rrf_k + rank) in each list. Small, so that either retriever's first picks count as much as the boosts that multiply the fused score (a name ×1.41, a number ×2): at the textbook 60, ranks 0 and 10 differ by 16% and the boosts alone ordered the passages. Answer in the prompt (`bench.prompt_recall`), 60 -> 1: golden 40 -> 42 of 46, paraphrases 77 -> 82 of 92, editions 34 -> 34 of 35 (evals/README.md, thirteenth session).")
     approximate_index_above: int = Field(50_000, ge=0, description="Above this many chunks `rag ingest` builds an approximate FAISS HNSW index instead of the exact one (much faster search, recall@10 reported by `make bench`); 0 means always exact. Takes effect at the next ingest.")
     hnsw_m: int = Field(32, ge=4, le=128, description="HNSW graph degree (links per vector); higher is more accurate, larger and slower to build.")
     hnsw_ef_construction: int = Field(80, ge=8, description="HNSW candidate list size while building the index.")
