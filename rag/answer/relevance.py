@@ -28,8 +28,9 @@ def speaks_to(verified: VerifiedAnswer, question: str, documents: dict[str, str]
     """Whether the supported sentences, read with the quotes they cite, speak to the question.
 
     Every name the question gives must be there or in what a reader sees around each quote:
-    the article's title, and the two sentences before it when the quote refers back to them
-    ("the summit" after sentences naming Alaska; ``_refers_back``), an initialism counting for its words ("GGI"), and one word of a longer name for
+    the article's title, and those of the two sentences before it that the quote refers back
+    to or shares a word with ("the summit" after sentences naming Alaska; ``_lent``), an
+    initialism counting for its words ("GGI"), and one word of a longer name for
     the whole when the cited article gives the whole ("Modi" for "Narendra Modi"). A name
     found nowhere near: never. And at least half of the question's other content words (not
     its names or numbers) must appear (a true sentence about trade does not answer "what was
@@ -80,9 +81,9 @@ def _refers_back(quote: str, question: str) -> bool:
     """Whether ``quote`` points to something named before it: a pronoun ("He voiced support"),
     a subject it opens with as already known ("The leaders signed …"), or "the" before a word of
     the question, or one word between ("attending the summit" for "the summit in Alaska"; "the
-    shipping firm" for "Which firm did …"). A quote that names all it
-    speaks of ("Putin praised Xi's leadership") does not take the names of the sentences before
-    it: those are about something else (the other initiatives listed there).
+    shipping firm" for "Which firm did …"). A quote that names all it speaks of ("Mayor
+    Okafor praised the volunteers") may still take names from a sentence before it about the
+    same thing (``_lent``).
 
     >>> _refers_back("Putin praised Xi's leadership.", "What did Putin say about the Harbour Pact?")
     False
@@ -196,9 +197,9 @@ FULL_NAME = re.compile(r"\b[A-Z][\w’'\-]*(?:\s+[A-Z][\w’'\-]*)+")
 def _named_in_part(asked: str, around: str, articles: str) -> set[str]:
     """The words of each longer name in the question ("Narendra Modi", "President Putin") that a
     reader may take as named when ``around`` (the answer, its quotes and what a reader sees
-    around them) names it by a part (``named_in_part``: not a part of another name, "Global
-    Governance Initiative" for "Global Civilization Initiative") and the cited articles give the
-    whole name: an article names a person in full once and by one name after."""
+    around them) names it by a part (``named_in_part``: not as a part of another name, "Harbour
+    Market Fund" for "Harbour Bridge Fund") and the cited articles give the whole name: an
+    article names a person in full once and by one name after."""
     by_part = named_in_part(asked, around)
     covered: set[str] = set()
     for m in FULL_NAME.finditer(asked):
@@ -251,9 +252,9 @@ def _sentences_before(c: Citation, documents: dict[str, str] | None, sentences: 
 def _lent(c: Citation, documents: dict[str, str] | None, question: str) -> str:
     """Of the two sentences before a quote, those whose names a reader carries into it: both
     when the quote refers back (``_refers_back``), else those about the same thing, sharing a
-    name or word with the quote ("In a meeting in Moscow, Putin and Xi …" before "As part of a
-    state visit, Xi is set to …"). A list of other initiatives before "Putin praised Xi's
-    leadership" lends it none of their names."""
+    name or word with the quote ("In a meeting in Lisbon, Mayor Okafor …" before "As part of a
+    state visit, Okafor is set to …"). A list of the city's other events before "Mayor Okafor
+    praised the volunteers" lends it none of their names."""
     before = _sentences_before(c, documents, 2)
     if _refers_back(c.quote, question):
         return " ".join(before)
