@@ -72,7 +72,7 @@ def speaks_to(verified: VerifiedAnswer, question: str, documents: dict[str, str]
     return answers is not None and bool(quotes) and answers(quotes)
 
 
-_POINTS_BACK = re.compile(r"^\W*(?:the|this|these|those|both)\b|\b(?:he|she|it|they|him|her|them|his|its|their|this|these|those|there)\b",
+_POINTS_BACK = re.compile(r"^\W*(?:the|both)\b|\b(?:he|she|it|they|him|her|them|his|its|their|this|these|those|there)\b",
                           re.IGNORECASE)
 _DEFINITE = re.compile(r"\b(?:the|this|that|these|those)\s+(\w+)(?:\s+(\w+))?", re.IGNORECASE)
 
