@@ -1,6 +1,7 @@
 """Answering and verification with a scripted fake LLM and the real embedder on the seeds."""
 
 import json
+import re
 
 import pytest
 
@@ -559,3 +560,23 @@ def test_a_retry_that_copies_half_a_sentence_gets_the_whole_sentence(make_assist
     assert whole_sentence(f"[{n}] {fragment}", shown) == f"{' '.join(sentence.split())} [{n}]"
     assert whole_sentence(f"{sentence} [{n}]", shown) == f"{sentence} [{n}]"  # a whole sentence: unchanged
     assert whole_sentence("[1] signed nothing at all.", shown) == "[1] signed nothing at all."  # in no passage: unchanged
+
+
+def test_a_bound_the_model_drops_before_a_figure_is_put_back_from_its_quote(make_assistant):
+    # The articles say "more than 20" and "over 20"; the model writes a plain "20", which every
+    # word and number check passed. The answer shows the articles' bound, quoted.
+    assistant, _ = make_assistant(["Xi and Putin signed 20 cooperation agreements [1]."] * 2)
+    answer = assistant.ask("How many cooperation agreements did Xi and Putin sign?")
+    assert not answer.refused
+    assert re.search(r"(?:more than|over) 20 cooperation agreements", answer.answer), answer.answer
+    assert all(re.search(r"(?:more than|over) 20", c.quote) for c in answer.citations)
+    _check_quotes(assistant, answer)
+
+
+def test_a_bound_the_quote_gives_otherwise_is_not_supported(make_assistant):
+    # "fewer than 20" against the articles' "more than 20": the same figure, bounded the other way
+    wrong = "Xi and Putin signed fewer than 20 cooperation agreements [1]."
+    assistant, _ = make_assistant([wrong, wrong])
+    answer = assistant.ask("How many cooperation agreements did Xi and Putin sign?")
+    assert "fewer than 20" not in answer.answer
+    assert any("fewer than 20" in s.text and not s.supported for s in answer.sentences)

@@ -175,3 +175,18 @@ def test_one_name_changed_is_a_contradiction_when_the_judge_reads_the_articles_n
     assert check({"Putin was set": (0.75, 0.1, 0.15), "Xi was set": (0.92, 0.04, 0.04)}).verdict == "contradicted"
     # Read about as well both ways (as "Beijing" for China): left to the rest of the rules.
     assert check({"Putin was set": (0.6, 0.2, 0.2), "Xi was set": (0.62, 0.2, 0.18)}).verdict == "not_found"
+
+
+@pytest.mark.parametrize("claim", [
+    "Xi and Putin signed 20 cooperation agreements.",  # the articles' "over 20" dropped
+    "Xi and Putin signed fewer than 20 cooperation agreements.",  # bounded the other way
+])
+def test_a_figure_bounded_otherwise_than_the_articles_is_contradicted_even_when_the_judge_passes_it(checking, claim):
+    result = checking("cooperation agreements", (0.9, 0.05, 0.05)).check(claim)
+    assert result.verdict == "contradicted", result.explanation
+    assert re.search(r"(?:more than|over) 20", result.evidence[0].quote) and "not “" in result.explanation
+
+
+def test_the_articles_bound_in_other_words_is_supported(checking):
+    result = checking("cooperation agreements", (0.9, 0.05, 0.05)).check("Xi and Putin signed more than twenty cooperation agreements.")
+    assert result.verdict == "supported", result.explanation

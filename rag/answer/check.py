@@ -22,6 +22,7 @@ import numpy as np
 
 from ..index.embed import Embedder
 from ..index.retrieve import Retriever
+from ..text.bounds import stretched
 from ..text.sentences import split_sentences
 from ..text.slots import Conflict, conflicts, misattributed, other_readings, shared_share, with_name
 from ..text.words import counts, number_words, numbers, speakers, unmatched_names
@@ -62,11 +63,14 @@ class Candidate:
 
 def count_conflict(claim: str, evidence: str) -> str | None:
     """A count the evidence gives differently ("seven guiding principles" against "five guiding
-    principles"): the claim is contradicted whatever the judge says."""
+    principles"), or bounds otherwise ("20 agreements" against "over 20 agreements":
+    ``bounds.stretched``): the claim is contradicted whatever the judge says."""
     said, given = counts(claim), counts(evidence)
     for word, value in said.items():
         if word in given and given[word] != value:
             return f"the evidence counts {given[word]}, not {value}"
+    if stretch := stretched(claim, evidence):
+        return stretch.describe()
     return None
 
 
@@ -79,6 +83,8 @@ def lexical_veto(claim: str, evidence: str, title: str = "") -> str | None:
     missing_numbers = (numbers(claim) | number_words(claim)) - given  # "ten years" against "15 years"
     if missing_numbers:
         return f"number not in the evidence: {', '.join(sorted(missing_numbers))}"
+    if stretch := stretched(claim, evidence):
+        return stretch.describe()
     missing_names = unmatched_names(claim, f"{title}. {evidence}" if title else evidence)
     if missing_names:
         return f"name not in the evidence: {', '.join(sorted(missing_names))}"
@@ -197,9 +203,9 @@ class ClaimChecker:
         differing = [conflicts(claim, e, c.chunk.published) for c, e in zip(candidates, evidence)]
         for i, e in enumerate(evidence):
             # another count of the same thing, unless a date differs too (another year's figure)
-            if count_conflict(claim, e) and not {c.kind for c in differing[i]} & DATE_KINDS:
+            if (why := count_conflict(claim, e)) and not {c.kind for c in differing[i]} & DATE_KINDS:
                 cite = candidates[i].citation(1, self.documents)
-                return ClaimCheck(claim, "contradicted", (cite,), f"The articles give another number: “{cite.quote}” [1]", 1.0)
+                return ClaimCheck(claim, "contradicted", (cite,), f"The articles give another number ({why}): “{cite.quote}” [1]", 1.0)
         said_by, closest = speakers(claim), evidence[0]
         if said_by and (others := speakers(closest)) and not (said_by & others) and shared_share(claim, closest) >= self.same_rest:
             cite = candidates[0].citation(1, self.documents)

@@ -21,6 +21,7 @@ from typing import Sequence
 import numpy as np
 
 from ..index.embed import Embedder
+from ..text.bounds import requalified, stretched
 from ..text.sentences import split_sentences
 from ..text.slots import YEAR, misattributed, other_readings
 from ..text.words import LEAD_MARKERS, MONTHS, NUMBER_WORDS, WORDS, content_words, counted, names, number_words, numbers, speakers, stem, word_forms
@@ -263,6 +264,8 @@ class Verifier:
         score = overlap + best_sim - 0.5 * len(missing_numbers) - 0.3 * len(missing_names)
         if missing_numbers:
             return Verdict(False, score, quote, f"numbers not in passage: {', '.join(sorted(missing_numbers))}")
+        if stretch := stretched(claim, chunk.text):  # "20 agreements" over "over 20 agreements"
+            return Verdict(False, score, quote, f"figure bounded otherwise: {stretch.describe()}")
         # A year or figure the question states must be in the evidence (or its article's date):
         # the 2024 figure does not answer "... in 2019?".
         missing_asked = question.numbers - given - dated
@@ -343,6 +346,10 @@ class Verifier:
         members = [list(g) for g in groups] if groups is not None else [[c] for c in chunks]
         every = list({c.id: c for group in members for c in group}.values())
         claims = parse_answer(answer)
+        # The bounding word the model dropped before a figure ("signed 20 agreements" over
+        # "signed over 20 agreements") is put back from the passages it cites, where they give
+        # that figure one way only; what is left changed is judged below and fails.
+        claims = [replace(c, text=requalified(c.text, " ".join(ch.text for n in c.cited if 1 <= n <= len(members) for ch in members[n - 1]))) for c in claims]
         factual = [c for c in claims if not is_refusal(c.text)]
         refused_by_model = len(factual) < len(claims)
         focus = Focus(names(question), content_words(question), set().union(*(word_forms(c.text) for c in every)) if every else set(), frozenset(numbers(question)))
