@@ -269,6 +269,22 @@ def test_names_before_a_quote_count_only_when_the_quote_refers_back_to_them():
                          answers=lambda quotes: True)
 
 
+def test_a_quote_that_refers_back_takes_the_names_of_its_articles_lead():
+    # News leads say where the story happened; a later "Both leaders …" does not repeat it.
+    both = "Both leaders called for open sea lanes, citing the storms of the last winter."
+    doc = ("In a meeting in Lisbon, Mayor Okafor of Harbourton and Governor Reyes signed a harbour pact. "
+           "The two met for three hours. Reyes later toured the docks with port officials. "
+           f"The pact runs for ten years. {both} Officials will meet again next spring.")
+    docs = {"memo.txt": doc}
+    answer = _answer_quoting(both, both, doc)
+    assert speaks_to(answer, "What did Okafor and Reyes call for when they met in Lisbon?", docs)
+    assert not speaks_to(answer, "What did Okafor and Reyes call for when they met in Porto?", docs)
+    # A quote that names all it speaks of is not read under the lead.
+    named = "Port officials called for open sea lanes, citing the storms of the last winter."
+    doc2 = doc.replace(both, named)
+    assert not speaks_to(_answer_quoting(named, named, doc2), "What did officials call for in Lisbon?", {"memo.txt": doc2})
+
+
 def test_one_word_of_a_full_name_counts_when_the_article_gives_the_whole_name():
     doc = ("Prime Minister Aino Virtanen of Finland opened the forum in Turku. Delegates from nine countries attended. "
            "Exporters asked for lower fees. Virtanen said trade would grow.")

@@ -17,7 +17,7 @@ import re
 from typing import Callable, Sequence
 
 from ..text.dates import DAY_MONTH, MONTH_DAY, YEAR
-from ..text.sentences import split_sentences
+from ..text.sentences import lead, split_sentences
 from ..text.words import LEAD_MARKERS, YES_NO, content_words, initialisms, named_in_part, names, norm_word, number_words, numbers, speakers, spelled_out, stem, strip_markers, unmatched_names, word_forms
 from ..types import Citation
 from .verify import Focus, VerifiedAnswer
@@ -249,14 +249,23 @@ def _sentences_before(c: Citation, documents: dict[str, str] | None, sentences: 
     return [flat[a:b] for a, b in split_sentences(flat)[-sentences:]]
 
 
+def _lead(c: Citation, documents: dict[str, str] | None) -> str:
+    """The lead of the quote's article (``sentences.lead``), unless the quote is in it: in news
+    it says who and where the report is about ("In a meeting in Lisbon, Mayor Okafor and …"),
+    which later sentences leave out ("Both leaders emphasized …")."""
+    text = (documents or {}).get(c.source, "")
+    found = lead(text, c.title)
+    return "" if " ".join(c.quote.split())[:80] in found else found
+
+
 def _lent(c: Citation, documents: dict[str, str] | None, question: str) -> str:
-    """Of the two sentences before a quote, those whose names a reader carries into it: both
-    when the quote refers back (``_refers_back``), else those about the same thing, sharing a
-    name or word with the quote ("In a meeting in Lisbon, Mayor Okafor …" before "As part of a
+    """Of the two sentences before a quote, those whose names a reader carries into it: both,
+    and the article's lead (``_lead``), when the quote refers back (``_refers_back``), else
+    those about the same thing, sharing a name or word with the quote ("In a meeting in Lisbon, Mayor Okafor …" before "As part of a
     state visit, Okafor is set to …"). A list of the city's other events before "Mayor Okafor
     praised the volunteers" lends it none of their names."""
     before = _sentences_before(c, documents, 2)
     if _refers_back(c.quote, question):
-        return " ".join(before)
+        return " ".join([_lead(c, documents)] + before)
     about = names(c.quote) | content_words(c.quote)
     return " ".join(s for s in before if (names(s) | content_words(s)) & about)

@@ -61,3 +61,21 @@ def cap_length(text: str, spans: list[tuple[int, int]], limit: int = MAX_SENTENC
         if s < e:
             out.append((s, e))
     return out
+
+
+def lead(article: str, title: str | None = None, sentences: int = 2, window: int = 1200) -> str:
+    """The first ``sentences`` sentences of an article's body, its lead, whitespace folded: in
+    news they say who and where the report is about. Text up to the title's last appearance in
+    the opening ``window`` characters is skipped (a page that prints its headline, or prints it
+    twice, under a standfirst). A title cut short ("…", made from the first sentence) is not
+    skipped: it is the lead's own start.
+
+    >>> lead("Harbour pact signed. Harbour pact signed. In Lisbon, Okafor and Reyes met. They signed. It rains.", "Harbour pact signed.")
+    'In Lisbon, Okafor and Reyes met. They signed.'
+    """
+    opening = " ".join(article[:window].split())
+    heading = " ".join((title or "").split())
+    if len(heading) >= 12 and not heading.endswith(("…", "...")) and (at := opening.rfind(heading)) >= 0:
+        opening = opening[at + len(heading) :].lstrip(" *#:-—.")
+    spans = split_sentences(opening)[:sentences]
+    return opening[spans[0][0] : spans[-1][1]] if spans else ""
