@@ -269,20 +269,23 @@ def test_names_before_a_quote_count_only_when_the_quote_refers_back_to_them():
                          answers=lambda quotes: True)
 
 
-def test_a_quote_that_refers_back_takes_the_names_of_its_articles_lead():
+def test_a_quote_that_refers_back_takes_the_places_of_its_articles_lead():
     # News leads say where the story happened; a later "Both leaders …" does not repeat it.
     both = "Both leaders called for open sea lanes, citing the storms of the last winter."
     doc = ("In a meeting in Lisbon, Mayor Okafor of Harbourton and Governor Reyes signed a harbour pact. "
-           "The two met for three hours. Reyes later toured the docks with port officials. "
-           f"The pact runs for ten years. {both} Officials will meet again next spring.")
+           "The two met for three hours. The pact runs for ten years. "
+           f"Reyes later toured the docks with port officials. {both} Officials will meet again next spring.")
     docs = {"memo.txt": doc}
     answer = _answer_quoting(both, both, doc)
-    assert speaks_to(answer, "What did Okafor and Reyes call for when they met in Lisbon?", docs)
-    assert not speaks_to(answer, "What did Okafor and Reyes call for when they met in Porto?", docs)
+    yes = lambda quotes: True  # noqa: E731 - the judge passes the reworded part; the names decide
+    assert speaks_to(answer, "What did Reyes and the mayor call for when they met in Lisbon?", docs, answers=yes)
+    assert not speaks_to(answer, "What did Reyes and the mayor call for when they met in Porto?", docs, answers=yes)
+    # Only its places: the people of the lead are not taken for the quote's.
+    assert not speaks_to(answer, "What did Okafor call for in Lisbon?", docs, answers=yes)
     # A quote that names all it speaks of is not read under the lead.
     named = "Port officials called for open sea lanes, citing the storms of the last winter."
     doc2 = doc.replace(both, named)
-    assert not speaks_to(_answer_quoting(named, named, doc2), "What did officials call for in Lisbon?", {"memo.txt": doc2})
+    assert not speaks_to(_answer_quoting(named, named, doc2), "What did officials call for in Lisbon?", {"memo.txt": doc2}, answers=yes)
 
 
 def test_one_word_of_a_full_name_counts_when_the_article_gives_the_whole_name():

@@ -249,23 +249,29 @@ def _sentences_before(c: Citation, documents: dict[str, str] | None, sentences: 
     return [flat[a:b] for a, b in split_sentences(flat)[-sentences:]]
 
 
-def _lead(c: Citation, documents: dict[str, str] | None) -> str:
-    """The lead of the quote's article (``sentences.lead``), unless the quote is in it: in news
-    it says who and where the report is about ("In a meeting in Lisbon, Mayor Okafor and …"),
-    which later sentences leave out ("Both leaders emphasized …")."""
-    text = (documents or {}).get(c.source, "")
-    found = lead(text, c.title)
-    return "" if " ".join(c.quote.split())[:80] in found else found
+_PLACE = re.compile(r"\b(?:in|at)\s+([A-Z][\w’'.-]*(?:\s+[A-Z][\w’'.-]*)*)")
+
+
+def _lead_places(c: Citation, documents: dict[str, str] | None) -> str:
+    """The places the lead of the quote's article (``sentences.lead``) puts the report in: the
+    names right after "in" or "at" ("In a meeting in Lisbon, Mayor Okafor …" -> "Lisbon"),
+    which later sentences leave out ("Both leaders emphasized …"). Only places: the lead's
+    people and other names are about its own sentences, not the quote's ("Putin met both Xi
+    and Modi during the summit" under a lead naming the SCO does not say what Xi asked of it)."""
+    found = lead((documents or {}).get(c.source, ""), c.title)
+    if " ".join(c.quote.split())[:80] in found:
+        return ""
+    return " ".join(_PLACE.findall(found))
 
 
 def _lent(c: Citation, documents: dict[str, str] | None, question: str) -> str:
     """Of the two sentences before a quote, those whose names a reader carries into it: both,
-    and the article's lead (``_lead``), when the quote refers back (``_refers_back``), else
+    and the places of the article's lead (``_lead_places``), when the quote refers back (``_refers_back``), else
     those about the same thing, sharing a name or word with the quote ("In a meeting in Lisbon, Mayor Okafor …" before "As part of a
     state visit, Okafor is set to …"). A list of the city's other events before "Mayor Okafor
     praised the volunteers" lends it none of their names."""
     before = _sentences_before(c, documents, 2)
     if _refers_back(c.quote, question):
-        return " ".join([_lead(c, documents)] + before)
+        return " ".join([_lead_places(c, documents)] + before)
     about = names(c.quote) | content_words(c.quote)
     return " ".join(s for s in before if (names(s) | content_words(s)) & about)
