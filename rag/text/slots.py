@@ -138,14 +138,26 @@ def exchanged(claim: str) -> str | None:
     'Helga Tamsin defeated Rupert Oyelaran in the 2012 election.'
     >>> exchanged("Xi and Putin signed more than 20 agreements.") is None
     True
+
+    A possessive stays where it stood, with the name now there:
+
+    >>> exchanged("Russia has backed China's oil trade.")
+    "China has backed Russia's oil trade."
     """
     spans = _name_phrases(claim)
     for (a0, a1), (b0, b1) in zip(spans, spans[1:]):
         first, second = claim[a0:a1], claim[b0:b1]
         if _SAME_ROLE.match(claim[a1:b0]) or names(first) & names(second):
             continue
-        return claim[:a0] + second + claim[a1:b0] + first + claim[b1:]
+        (first, first_s), (second, second_s) = _possessive(first), _possessive(second)
+        return claim[:a0] + second + first_s + claim[a1:b0] + first + second_s + claim[b1:]
     return None
+
+
+def _possessive(name: str) -> tuple[str, str]:
+    """``"China's"`` -> ``("China", "'s")``; a name without one -> ``(name, "")``."""
+    found = re.search(r"[’']s?$", name)
+    return (name[: found.start()], found.group(0)) if found and found.start() > 0 else (name, "")
 
 
 # Words whose opposite, put in their place, states the reverse relation: data, not a chain of ifs.
