@@ -280,6 +280,8 @@ def test_a_quote_that_refers_back_takes_the_places_of_its_articles_lead():
     yes = lambda quotes: True  # noqa: E731 - the judge passes the reworded part; the names decide
     assert speaks_to(answer, "What did Reyes and the mayor call for when they met in Lisbon?", docs, answers=yes)
     assert not speaks_to(answer, "What did Reyes and the mayor call for when they met in Porto?", docs, answers=yes)
+    # Only for the question's places: "against Lisbon" asks of Lisbon in another role.
+    assert not speaks_to(answer, "What did Reyes and the mayor call for against Lisbon?", docs, answers=yes)
     # Only its places: the people of the lead are not taken for the quote's.
     assert not speaks_to(answer, "What did Okafor call for in Lisbon?", docs, answers=yes)
     # A quote that names all it speaks of is not read under the lead.

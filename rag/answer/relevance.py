@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 
 from ..text.dates import DAY_MONTH, MONTH_DAY, YEAR
 from ..text.sentences import lead, split_sentences
-from ..text.words import LEAD_MARKERS, YES_NO, content_words, initialisms, named_in_part, names, norm_word, number_words, numbers, speakers, spelled_out, stem, strip_markers, unmatched_names, word_forms
+from ..text.words import LEAD_MARKERS, STOP, YES_NO, content_words, initialisms, named_in_part, names, norm_word, number_words, numbers, speakers, spelled_out, stem, strip_markers, unmatched_names, word_forms
 from ..types import Citation
 from .verify import Focus, VerifiedAnswer
 
@@ -57,6 +57,7 @@ def speaks_to(verified: VerifiedAnswer, question: str, documents: dict[str, str]
     named = word_forms(around) | initialisms(around)
     asked = re.sub(r"^\W*\S+", "", question)  # a question's first word is capitalised anyway ("Besides ...")
     missing = {n for n in names(asked) if n not in named} - spelled_out(asked, named)
+    missing -= _lead_places(question, verified.citations, documents) if missing else set()
     if missing:  # only then read the cited articles for the whole names
         articles = " ".join(" ".join((documents or {}).get(source, "").split()) for source in {c.source for c in verified.citations})
         if missing - _named_in_part(asked, around, articles):
@@ -249,29 +250,46 @@ def _sentences_before(c: Citation, documents: dict[str, str] | None, sentences: 
     return [flat[a:b] for a, b in split_sentences(flat)[-sentences:]]
 
 
-_PLACE = re.compile(r"\b(?:in|at)\s+([A-Z][\w’'.-]*(?:\s+[A-Z][\w’'.-]*)*)")
+_PLACE = re.compile(r"\b(?i:in|at)\s+(?:(?i:the|their|its|his|her|a|an)\s+)?([A-Z][\w’'.-]*(?:\s+[A-Z][\w’'.-]*)*)")
 
 
-def _lead_places(c: Citation, documents: dict[str, str] | None) -> str:
-    """The places the lead of the quote's article (``sentences.lead``) puts the report in: the
-    names right after "in" or "at" ("In a meeting in Lisbon, Mayor Okafor …" -> "Lisbon"),
-    which later sentences leave out ("Both leaders emphasized …"). Only places: the lead's
-    people and other names are about its own sentences, not the quote's ("Putin met both Xi
-    and Modi during the summit" under a lead naming the SCO does not say what Xi asked of it)."""
-    found = lead((documents or {}).get(c.source, ""), c.title)
-    if " ".join(c.quote.split())[:80] in found:
-        return ""
-    return " ".join(_PLACE.findall(found))
+def places(text: str) -> set[str]:
+    """The names a text puts something in or at ("met in Moscow", "at their Moscow meeting"),
+    normalised as ``word_forms``.
+
+    >>> sorted(places("At their Lisbon meeting, what did Okafor say in Porto about Reyes?"))
+    ['lisbon', 'porto']
+    """
+    return {w for m in _PLACE.finditer(text) for w in word_forms(m.group(1))} - STOP
+
+
+def _lead_places(question: str, citations: Sequence[Citation], documents: dict[str, str] | None) -> set[str]:
+    """The question's places ("… when they met in Moscow?") that the lead of a quote's article
+    (``sentences.lead``) gives as the report's place ("In a meeting in Moscow, …"), for a quote
+    that refers back (``_refers_back``: "Both leaders emphasized …"), which a later sentence of a
+    report leaves out. Only places, and only for the question's places: the lead's people are
+    about its own sentences, not the quote's ("Putin met both Xi and Modi during the summit" under
+    a lead naming the SCO does not say what Xi asked of it), and the lead's "summit in China" is no
+    answer to tariffs "on China"."""
+    asked = places(question)
+    found: set[str] = set()
+    for c in citations:
+        if not asked or not _refers_back(c.quote, question):
+            continue
+        opening = lead((documents or {}).get(c.source, ""), c.title)
+        if " ".join(c.quote.split())[:80] not in opening:
+            found |= asked & places(opening)
+    return found
 
 
 def _lent(c: Citation, documents: dict[str, str] | None, question: str) -> str:
-    """Of the two sentences before a quote, those whose names a reader carries into it: both,
-    and the places of the article's lead (``_lead_places``), when the quote refers back (``_refers_back``), else
+    """Of the two sentences before a quote, those whose names a reader carries into it: both
+    when the quote refers back (``_refers_back``), else
     those about the same thing, sharing a name or word with the quote ("In a meeting in Lisbon, Mayor Okafor …" before "As part of a
     state visit, Okafor is set to …"). A list of the city's other events before "Mayor Okafor
     praised the volunteers" lends it none of their names."""
     before = _sentences_before(c, documents, 2)
     if _refers_back(c.quote, question):
-        return " ".join([_lead_places(c, documents)] + before)
+        return " ".join(before)
     about = names(c.quote) | content_words(c.quote)
     return " ".join(s for s in before if (names(s) | content_words(s)) & about)
