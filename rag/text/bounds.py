@@ -11,7 +11,7 @@ number of the claim is in the evidence, and a small judge passes it.
     requalified("They signed 20 agreements.", "They signed over 20 agreements.")
     -> "They signed over 20 agreements."
 
-Years (1800-2099 written without a comma) are left out: "over 2023" is a comparison, not a
+Years (1900-2099 written without a comma, as ``slots.YEAR``) are left out: "over 2023" is a comparison, not a
 bound. Words only: no model, no list of entities.
 """
 
@@ -20,7 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .words import NUMBER_WORDS, STOP, norm_word, stem
+from .slots import YEAR
+from .words import NUMBER_WORDS, STOP, norm_word, numbers, stem
 
 # The words before a figure that bound it, by the kind of bound they set.
 _BEFORE = {
@@ -57,7 +58,6 @@ FIGURE = re.compile(
     rf"(?:(?P<after>-(?:plus|odd)|\s+(?:{_alternatives(_AFTER)}))\b)?",
     re.IGNORECASE,
 )
-YEAR = re.compile(r"(?:18|19|20)\d\d")
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,7 @@ def _value(figure: str) -> str | None:
         return NUMBER_WORDS.get(figure.lower())
     if YEAR.fullmatch(digits):
         return None
-    value = re.sub(r",(?=\d{3}\b)", "", digits)
-    return value[:-2] if value.endswith(".0") else value
+    return next(iter(numbers(digits)), None)  # "1,200" -> "1200", "21.0" -> "21", as everywhere
 
 
 def _kind(before: str | None, after: str | None) -> str:
