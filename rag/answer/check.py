@@ -23,7 +23,7 @@ import numpy as np
 from ..index.embed import Embedder
 from ..index.retrieve import Retriever
 from ..text.bounds import stretched
-from ..text.sentences import split_sentences
+from ..text.sentences import lead
 from ..text.slots import Conflict, conflicts, misattributed, other_readings, shared_share, with_name
 from ..text.words import counts, number_words, numbers, speakers, unmatched_names
 from ..types import Chunk, Citation, ClaimCheck
@@ -50,10 +50,8 @@ class Candidate:
         """The article's title and its first two sentences, its lead: in news they say who and
         where the report is about ("In a high-profile meeting in Moscow, …"), which later
         sentences leave out ("The two leaders convened on Thursday …")."""
-        start = " ".join(documents.get(self.chunk.source, "")[:800].split())
-        spans = split_sentences(start)[:2]
-        lead = start[spans[0][0] : spans[-1][1]] if spans else ""
-        return ". ".join(t for t in ((self.chunk.title or "").rstrip("…").strip(), lead) if t)
+        opening = lead(documents.get(self.chunk.source, ""), window=800)
+        return ". ".join(t for t in ((self.chunk.title or "").rstrip("…").strip(), opening) if t)
 
     def citation(self, n: int, documents: dict[str, str]) -> Citation:
         s = self.chunk.sentences[self.index]

@@ -128,8 +128,12 @@ def _mentions(given: dict[str, set[Bound]], value: str, bound: Bound) -> set[Bou
 
 def bounds(text: str) -> dict[str, set[Bound]]:
     """Each figure of ``text`` (years left out) -> how the text bounds it, each way it does."""
+    return _by_value(_figures(text))
+
+
+def _by_value(figures: list[tuple[re.Match[str], str, Bound]]) -> dict[str, set[Bound]]:
     out: dict[str, set[Bound]] = {}
-    for _, value, bound in _figures(text):
+    for _, value, bound in figures:
         out.setdefault(value, set()).add(bound)
     return out
 
@@ -152,9 +156,10 @@ def requalified(claim: str, evidence: str) -> str:
     evidence gives bounded one way only ("signed 20 agreements" over "signed over 20
     agreements" -> "signed over 20 agreements"; the first wording where the evidence has two
     for that bound, "over" and "more than"); the claim unchanged where that is not so."""
-    given = bounds(evidence)
+    found = _figures(evidence)
+    given = _by_value(found)
     first = {}  # (value, kind) -> the bounding words of the evidence's first such mention
-    for _, value, bound in _figures(evidence):
+    for _, value, bound in found:
         first.setdefault((value, bound.kind), bound.words.lower())
     out, last = [], 0
     for m, value, bound in _figures(claim):
